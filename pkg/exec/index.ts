@@ -1,0 +1,147 @@
+// Every external command keel runs goes through a ToolRunner, so that a test can
+// record or fake commands and a dry run can print them instead.
+import { execa } from 'execa'
+import { accessSync, constants } from 'node:fs'
+import { delimiter, join } from 'node:path'
+import { ToolError, UserError } from '../errors/index.js'
+
+export interface RunOptions {
+  cwd?: string
+  env?: Record<string, string | undefined>
+  /** Bytes or text fed to stdin. */
+  input?: string | Uint8Array
+  /** Pass the child's output through to ours instead of capturing it. */
+  inherit?: boolean
+  /** Kill the command after this many milliseconds. */
+  timeoutMs?: number
+  /** Write the command's stdout to this file instead of capturing it (binary-safe). */
+  stdoutFile?: string
+  /** Feed this file to the command's stdin. */
+  stdinFile?: string
+}
+
+export interface RunResult {
+  stdout: string
+  stderr: string
+  exitCode: number
+}
+
+export interface ToolRunner {
+  /** Runs `command` with `args`; throws ToolError when it fails. */
+  run(command: string, args: readonly string[], options?: RunOptions): Promise<RunResult>
+}
+
+export function createRealRunner(): ToolRunner {
+  return {
+    async run(command, args, options = {}) {
+      const line = formatCommand(command, args)
+      try {
+        const result = await execa(command, [...args], {
+          cwd: options.cwd,
+          env: options.env,
+          extendEnv: true,
+          ...(options.input === undefined ? {} : { input: options.input }),
+          stdin: options.stdinFile !== undefined
+            ? { file: options.stdinFile }
+            : options.input === undefined ? 'ignore' : 'pipe',
+          stdout: options.stdoutFile !== undefined
+            ? { file: options.stdoutFile }
+            : options.inherit ? ['inherit'] : 'pipe',
+          stderr: options.inherit ? ['inherit'] : 'pipe',
+          timeout: options.timeoutMs,
+          stripFinalNewline: false,
+          reject: false,
+          encoding: 'utf8',
+        })
+        const stdout = typeof result.stdout === 'string' ? result.stdout : ''
+        const stderr = typeof result.stderr === 'string' ? result.stderr : ''
+        if (result.failed) {
+          const why = result.timedOut
+            ? `timed out after ${options.timeoutMs} ms`
+            : result.exitCode === undefined
+              ? result.signal ? `killed by ${result.signal}` : (result.originalMessage ?? 'could not start')
+              : `exited with ${result.exitCode}`
+          throw new ToolError(`${line}: ${why}`, {
+            command: line,
+            ...(result.exitCode === undefined ? {} : { exitCode: result.exitCode }),
+            stderr,
+          })
+        }
+        return { stdout, stderr, exitCode: result.exitCode ?? 0 }
+      } catch (err) {
+        if (err instanceof ToolError) throw err
+        throw new ToolError(`${line}: could not run`, { command: line, cause: err })
+      }
+    },
+  }
+}
+
+export interface RecordedCommand {
+  command: string
+  args: string[]
+  cwd: string | undefined
+}
+
+/**
+ * A runner that records each command. With `inner` it runs them too; without,
+ * it answers from `reply` (default: success with empty output) — a dry run.
+ */
+export function createRecordingRunner(
+  inner?: ToolRunner,
+  reply: (command: string, args: readonly string[]) => RunResult = () => ({ stdout: '', stderr: '', exitCode: 0 }),
+): ToolRunner & { commands: RecordedCommand[] } {
+  const commands: RecordedCommand[] = []
+  return {
+    commands,
+    async run(command, args, options = {}) {
+      commands.push({ command, args: [...args], cwd: options.cwd })
+      if (inner) return inner.run(command, args, options)
+      return reply(command, args)
+    },
+  }
+}
+
+export function formatCommand(command: string, args: readonly string[]): string {
+  return [command, ...args].map(quoteArg).join(' ')
+}
+
+function quoteArg(a: string): string {
+  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`
+}
+
+/** Finds `name` on PATH, or undefined. */
+export function findOnPath(name: string, path = process.env['PATH'] ?? ''): string | undefined {
+  if (name.includes('/')) return isExecutable(name) ? name : undefined
+  for (const dir of path.split(delimiter)) {
+    if (!dir) continue
+    const candidate = join(dir, name)
+    if (isExecutable(candidate)) return candidate
+  }
+  return undefined
+}
+
+function isExecutable(p: string): boolean {
+  try {
+    accessSync(p, constants.X_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** A tool keel needs, and the Debian package that provides it. */
+export interface ToolRequirement {
+  command: string
+  debianPackage: string
+}
+
+/** Throws a UserError naming the Debian packages to install when any tool is missing. */
+export function requireTools(tools: readonly ToolRequirement[], path?: string): void {
+  const missing = tools.filter((t) => findOnPath(t.command, path) === undefined)
+  if (missing.length === 0) return
+  const pkgs = [...new Set(missing.map((t) => t.debianPackage))].sort()
+  throw new UserError(
+    `missing tool${missing.length > 1 ? 's' : ''}: ${missing.map((t) => t.command).join(', ')}`,
+    { hint: `install with: apt-get install -y ${pkgs.join(' ')}  (or run: sh scripts/setup.sh)` },
+  )
+}

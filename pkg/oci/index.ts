@@ -1,0 +1,6 @@
+export * from './digest.js'
+export * from './media-types.js'
+export * from './image.js'
+export * from './reference.js'
+export * from './runtime-spec.js'
+export * from './image-source.js'

@@ -1,0 +1,210 @@
+// keel's local image store: an OCI image layout (image-spec image-layout.md)
+// under the cache folder. Blobs are content-addressed and verified when
+// written; index.json names images by normalised reference and is updated
+// under a lock so that two keel processes can share one store.
+import { createHash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import { Writable, type Readable } from 'node:stream'
+import { IntegrityError, UserError } from '../errors/index.js'
+import {
+  digestHex, mediaTypes, refNameAnnotation, sha256Digest,
+  type Descriptor, type Digest, type ImageConfig, type ImageIndex, type ImageManifest, type ImageSource,
+} from '../oci/index.js'
+import { tempPathFor, writeFileAtomic } from './atomic.js'
+import { withFileLock } from './lock.js'
+
+const maxDocumentBytes = 4 * 1024 * 1024
+
+export interface BlobInfo {
+  digest: Digest
+  size: number
+}
+
+export class Store {
+  readonly root: string
+
+  private constructor(root: string) {
+    this.root = root
+  }
+
+  /** Opens (creating when needed) the OCI image layout at `root`. */
+  static async open(root: string): Promise<Store> {
+    await mkdir(join(root, 'blobs', 'sha256'), { recursive: true })
+    const layoutFile = join(root, 'oci-layout')
+    try {
+      const layout = JSON.parse(await readFile(layoutFile, 'utf8')) as { imageLayoutVersion?: string }
+      if (layout.imageLayoutVersion !== '1.0.0') {
+        throw new UserError(`${layoutFile}: unsupported imageLayoutVersion ${JSON.stringify(layout.imageLayoutVersion)}`)
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      await writeFileAtomic(layoutFile, '{"imageLayoutVersion":"1.0.0"}')
+    }
+    return new Store(root)
+  }
+
+  blobPath(digest: Digest): string {
+    return join(this.root, 'blobs', digest.slice(0, digest.indexOf(':')), digestHex(digest))
+  }
+
+  async hasBlob(digest: Digest): Promise<boolean> {
+    try {
+      await stat(this.blobPath(digest))
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  /** Stores bytes as a blob; returns their digest and size. */
+  async putBlob(data: string | Uint8Array): Promise<BlobInfo> {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data
+    const digest = sha256Digest(bytes)
+    if (!(await this.hasBlob(digest))) await writeFileAtomic(this.blobPath(digest), bytes, 0o444)
+    return { digest, size: bytes.length }
+  }
+
+  /**
+   * Streams a blob into the store, hashing as it goes. When `expected` is given,
+   * a mismatch in digest or size is refused and nothing is kept.
+   */
+  async putBlobStream(source: Readable, expected?: { digest: Digest; size?: number }): Promise<BlobInfo> {
+    const tmp = tempPathFor(join(this.root, 'blobs', 'sha256', 'incoming'))
+    const hash = createHash('sha256')
+    let size = 0
+    const fh = await open(tmp, 'wx', 0o444)
+    try {
+      await pipeline(source, new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          hash.update(chunk)
+          size += chunk.length
+          fh.write(chunk).then(() => cb(), cb)
+        },
+      }))
+      await fh.sync()
+      await fh.close()
+      const digest: Digest = `sha256:${hash.digest('hex')}`
+      if (expected && (expected.digest !== digest || (expected.size !== undefined && expected.size !== size))) {
+        throw new IntegrityError(
+          `blob content does not match its descriptor: expected ${expected.digest} (${expected.size ?? '?'} bytes), got ${digest} (${size} bytes)`,
+        )
+      }
+      await rename(tmp, this.blobPath(digest))
+      return { digest, size }
+    } catch (err) {
+      await fh.close().catch(() => undefined)
+      await rm(tmp, { force: true })
+      throw err
+    }
+  }
+
+  /** Reads a small blob (a manifest, index or config) and checks its digest. */
+  async readBlob(digest: Digest): Promise<Buffer> {
+    const path = this.blobPath(digest)
+    let data: Buffer
+    try {
+      const st = await stat(path)
+      if (st.size > maxDocumentBytes) throw new IntegrityError(`blob ${digest} is ${st.size} bytes, too large for a document`)
+      data = await readFile(path)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new UserError(`blob ${digest} is not in the store at ${this.root}`)
+      throw err
+    }
+    if (sha256Digest(data) !== digest) {
+      throw new IntegrityError(`store blob ${path} does not match its digest ${digest}; run "keel cache verify"`)
+    }
+    return data
+  }
+
+  /** Opens a blob for streaming. Callers hashing the content should verify it. */
+  openBlob(digest: Digest): Readable {
+    return createReadStream(this.blobPath(digest))
+  }
+
+  async readJson<T>(digest: Digest): Promise<T> {
+    const data = await this.readBlob(digest)
+    try {
+      return JSON.parse(data.toString('utf8')) as T
+    } catch (err) {
+      throw new IntegrityError(`blob ${digest} is not valid JSON`, { cause: err })
+    }
+  }
+
+  async readIndex(): Promise<ImageIndex> {
+    try {
+      const index = JSON.parse(await readFile(join(this.root, 'index.json'), 'utf8')) as ImageIndex
+      if (!Array.isArray(index.manifests)) throw new IntegrityError(`${join(this.root, 'index.json')}: no manifests list`)
+      return index
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { schemaVersion: 2, mediaType: mediaTypes.ociIndex, manifests: [] }
+      throw err
+    }
+  }
+
+  /** The descriptor the store has for a normalised reference, if any. */
+  async resolve(ref: string): Promise<Descriptor | undefined> {
+    const index = await this.readIndex()
+    return index.manifests.find((m) => m.annotations?.[refNameAnnotation] === ref)
+  }
+
+  /** Names `descriptor` by `ref` in index.json, replacing what the name pointed at. */
+  async tag(ref: string, descriptor: Descriptor): Promise<void> {
+    await withFileLock(join(this.root, 'index.json.lock'), async () => {
+      const index = await this.readIndex()
+      const manifests = index.manifests.filter((m) => m.annotations?.[refNameAnnotation] !== ref)
+      manifests.push({ ...descriptor, annotations: { ...descriptor.annotations, [refNameAnnotation]: ref } })
+      manifests.sort((a, b) => (a.annotations?.[refNameAnnotation] ?? '').localeCompare(b.annotations?.[refNameAnnotation] ?? ''))
+      const next: ImageIndex = { schemaVersion: 2, mediaType: mediaTypes.ociIndex, manifests }
+      await writeFileAtomic(join(this.root, 'index.json'), `${JSON.stringify(next, null, 2)}\n`)
+    })
+  }
+
+  /** Stores an image (config + already-stored layers) and tags it. */
+  async putImage(ref: string, config: ImageConfig, layers: Descriptor[], annotations?: Record<string, string>): Promise<Descriptor> {
+    const configBlob = await this.putBlob(JSON.stringify(config))
+    const manifest: ImageManifest = {
+      schemaVersion: 2,
+      mediaType: mediaTypes.ociManifest,
+      config: { mediaType: mediaTypes.ociConfig, ...configBlob },
+      layers,
+      ...(annotations ? { annotations } : {}),
+    }
+    const manifestBlob = await this.putBlob(JSON.stringify(manifest))
+    const descriptor: Descriptor = {
+      mediaType: mediaTypes.ociManifest,
+      ...manifestBlob,
+      platform: { architecture: config.architecture, os: config.os },
+    }
+    await this.tag(ref, descriptor)
+    return descriptor
+  }
+
+  /** Opens a stored image for reading by assembly. */
+  async imageSource(ref: string, platform = { os: 'linux', architecture: 'amd64' }): Promise<ImageSource | undefined> {
+    const top = await this.resolve(ref)
+    if (!top) return undefined
+    const descriptor = await this.selectManifest(top, platform, ref)
+    const manifest = await this.readJson<ImageManifest>(descriptor.digest)
+    if (!manifest.config || !Array.isArray(manifest.layers)) {
+      throw new IntegrityError(`image ${ref} (${descriptor.digest}): manifest has no config or layers`)
+    }
+    const config = await this.readJson<ImageConfig>(manifest.config.digest)
+    return {
+      ref,
+      digest: descriptor.digest,
+      config,
+      layers: manifest.layers.map((l) => ({ descriptor: l, open: () => this.openBlob(l.digest) })),
+    }
+  }
+
+  private async selectManifest(desc: Descriptor, platform: { os: string; architecture: string }, ref: string): Promise<Descriptor> {
+    if (desc.mediaType !== mediaTypes.ociIndex && desc.mediaType !== mediaTypes.dockerManifestList) return desc
+    const index = await this.readJson<ImageIndex>(desc.digest)
+    const match = index.manifests.find((m) => m.platform?.os === platform.os && m.platform.architecture === platform.architecture)
+    if (!match) throw new UserError(`image ${ref} has no ${platform.os}/${platform.architecture} variant`)
+    return this.selectManifest(match, platform, ref)
+  }
+}
