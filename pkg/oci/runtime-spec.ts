@@ -14,7 +14,7 @@ export interface RuntimeProcess {
   terminal?: boolean
   user: { uid: number; gid: number; additionalGids?: number[] }
   args: string[]
-  env: string[]
+  env?: string[]
   cwd: string
   capabilities?: {
     bounding?: string[]

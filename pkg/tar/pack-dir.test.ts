@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import tar from 'tar-stream'
 import { packDirectory, comparePaths } from './pack-dir.js'
 
-async function collect(stream: NodeJS.ReadableStream | AsyncIterable<Buffer>): Promise<Buffer> {
+async function collect(stream: unknown): Promise<Buffer> {
   const chunks: Buffer[] = []
   for await (const c of stream as AsyncIterable<Buffer>) chunks.push(Buffer.from(c))
   return Buffer.concat(chunks)

@@ -1,0 +1,5 @@
+export * from './capabilities.js'
+export * from './oci-config.js'
+export * from './image-files.js'
+export * from './assemble.js'
+export * from './tar-stream.js'

@@ -1,0 +1,224 @@
+// A manifest entry + its image's config → the OCI runtime config (config.json)
+// and LinuxKit's runtime.json, with LinuxKit's semantics: each field comes from
+// the manifest, else the image's org.mobyproject.config label, else (command,
+// env, cwd only) the image config, else a default. `capabilities` and `binds`
+// replace; `capabilities.add` and `binds.add` add to the label's list.
+import { UserError } from '../errors/index.js'
+import type { ImageEntry } from '../manifest/index.js'
+import { mobyConfigLabel, type ImageConfig, type RuntimeMount, type RuntimeNamespace, type RuntimeSpec } from '../oci/index.js'
+import { allCapabilities, canonicalCapability } from './capabilities.js'
+
+export const ociVersion = '1.0.2'
+
+export interface GeneratedConfig {
+  spec: RuntimeSpec
+  /** LinuxKit's runtime: section (mounts, mkdir, interfaces, bindNS, cgroups, namespace). */
+  runtime: Record<string, unknown>
+}
+
+type Fields = Record<string, unknown>
+
+/** Parses an image's org.mobyproject.config label, if any. */
+export function labelDefaults(config: ImageConfig, where: string): Fields {
+  const raw = config.config?.Labels?.[mobyConfigLabel]
+  if (raw === undefined || raw === '') return {}
+  try {
+    const parsed: unknown = JSON.parse(raw)
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object')
+    return parsed as Fields
+  } catch (err) {
+    throw new UserError(`${where}: label ${mobyConfigLabel} is not valid: ${(err as Error).message}`)
+  }
+}
+
+/**
+ * `idMap` gives the numeric uid/gid LinuxKit assigns each container name
+ * (100, 101, ... over onboot, onshutdown, services), so `uid: sshd` works.
+ */
+export function generateConfig(entry: ImageEntry, image: ImageConfig, idMap: ReadonlyMap<string, number>, where: string): GeneratedConfig {
+  const label = labelDefaults(image, where)
+  const pick = <T>(key: string, check: (v: unknown) => v is T): T | undefined => {
+    for (const [src, from] of [[entry, 'manifest'], [label, 'label']] as const) {
+      const v = src[key]
+      if (v === undefined || v === null) continue
+      if (!check(v)) throw new UserError(`${where}: field "${key}" from the ${from} has the wrong type`)
+      return v
+    }
+    return undefined
+  }
+  const strings = (key: string): string[] | undefined => pick(key, isStringArray)
+  const str = (key: string): string | undefined => pick(key, isString)
+  const bool = (key: string): boolean => pick(key, isBoolean) ?? false
+  const ic = image.config ?? {}
+
+  const imageCommand = [...(ic.Entrypoint ?? []), ...(ic.Cmd ?? [])]
+  const args = strings('command') ?? imageCommand
+  if (args.length === 0) throw new UserError(`${where}: no command: neither the manifest, the image label nor the image config gives one`)
+  const env = strings('env') ?? ic.Env ?? []
+  const cwd = str('cwd') || ic.WorkingDir || '/'
+  if (!cwd.startsWith('/') || cwd.split('/').includes('..')) throw new UserError(`${where}: cwd ${JSON.stringify(cwd)} must be an absolute path without ".."`)
+  const readonly = bool('readonly')
+
+  const mounts = new Map<string, RuntimeMount>()
+  mounts.set('/proc', { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'nodev', 'noexec', 'relatime'] })
+  mounts.set('/dev', { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k', ...(readonly ? ['ro'] : [])] })
+  mounts.set('/dev/pts', { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'] })
+  mounts.set('/sys', { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', ...(readonly ? ['ro'] : [])] })
+  mounts.set('/sys/fs/cgroup', { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] })
+  for (const t of strings('tmpfs') ?? []) {
+    const parts = t.split(':')
+    if (parts.length > 2) throw new UserError(`${where}: tmpfs ${JSON.stringify(t)}: too many ":"`)
+    const dest = checkDestination(parts[0]!, where, 'tmpfs')
+    mounts.set(dest, { destination: dest, type: 'tmpfs', source: 'tmpfs', options: parts[1] ? parts[1].split(',') : [] })
+  }
+  const binds = strings('binds') ?? [...(isStringArray(label['binds']) ? label['binds'] : []), ...(isStringArray(entry['binds.add']) ? entry['binds.add'] : [])]
+  for (const b of binds) {
+    const parts = b.split(':')
+    if (parts.length < 2) throw new UserError(`${where}: bind ${JSON.stringify(b)}: missing ":"`)
+    if (parts.length > 3) throw new UserError(`${where}: bind ${JSON.stringify(b)}: too many ":"`)
+    const dest = checkDestination(parts[1]!, where, 'bind')
+    const options = parts.length === 3 ? [...parts[2]!.split(','), 'rbind'] : ['rw', 'rbind', 'rshared']
+    mounts.set(dest, { destination: dest, type: 'bind', source: parts[0]!, options })
+  }
+  const rawMounts = pick('mounts', isObjectArray) ?? []
+  for (const m of rawMounts) {
+    let type = typeof m['type'] === 'string' ? m['type'] : ''
+    const source0 = typeof m['source'] === 'string' ? m['source'] : ''
+    let dest = typeof m['destination'] === 'string' ? m['destination'] : ''
+    if (type === '' && ['mqueue', 'devpts', 'proc', 'sysfs', 'cgroup'].includes(source0)) type = source0
+    if (type === '' && dest === '/dev') type = 'tmpfs'
+    if (type === '') throw new UserError(`${where}: mount for destination ${JSON.stringify(dest)} is missing type`)
+    if (dest === '') dest = defaultMountpoint(type)
+    if (dest === '') throw new UserError(`${where}: mount of type ${type} is missing destination`)
+    dest = checkDestination(dest, where, 'mount')
+    const options = isStringArray(m['options']) ? m['options'] : undefined
+    mounts.set(dest, { destination: dest, type, source: source0 || type, ...(options ? { options } : {}) })
+  }
+  const mountList = [...mounts.values()].sort((a, b) => (a.destination < b.destination ? -1 : a.destination > b.destination ? 1 : 0))
+
+  const namespaces: RuntimeNamespace[] = []
+  const ns = (key: string, type: RuntimeNamespace['type'], defaultValue: string, newWords: string[]): void => {
+    const value = str(key) || defaultValue
+    if (value === 'host' || value === 'root') return
+    namespaces.push(newWords.includes(value) ? { type } : { type, path: value })
+  }
+  ns('net', 'network', 'root', ['none', 'new'])
+  ns('ipc', 'ipc', 'root', ['new'])
+  ns('uts', 'uts', 'root', ['new'])
+  ns('pid', 'pid', 'new', ['new'])
+  ns('userns', 'user', 'root', ['new'])
+  namespaces.push({ type: 'mount' })
+
+  const capsFrom = (list: string[] | undefined): string[] => {
+    if (list === undefined) return []
+    if (list.length === 1 && list[0]!.toLowerCase() === 'none') return []
+    if (list.length === 1 && list[0]!.toLowerCase() === 'all') return [...allCapabilities]
+    return list.map((c) => {
+      const cap = canonicalCapability(c)
+      if (!(allCapabilities as readonly string[]).includes(cap)) throw new UserError(`${where}: unknown capability ${JSON.stringify(c)}`)
+      return cap
+    })
+  }
+  const entryCaps = isStringArray(entry['capabilities']) ? entry['capabilities'] : undefined
+  const caps = entryCaps !== undefined
+    ? capsFrom(entryCaps)
+    : [...capsFrom(isStringArray(label['capabilities']) ? label['capabilities'] : undefined), ...capsFrom(isStringArray(entry['capabilities.add']) ? entry['capabilities.add'] : undefined)]
+  const ambient = capsFrom(strings('ambient'))
+  const bounding = [...new Set([...caps, ...ambient])].sort()
+  const effective = [...new Set(caps)]
+
+  const uid = numericId(pick('uid', isId), idMap, where, 'uid')
+  const gid = numericId(pick('gid', isId), idMap, where, 'gid')
+  const additionalGids = (pick('additionalGids', isIdArray) ?? []).map((g) => numericId(g, idMap, where, 'additionalGids'))
+
+  const spec: RuntimeSpec = {
+    ociVersion,
+    process: {
+      terminal: false,
+      user: { uid, gid, ...(additionalGids.length > 0 ? { additionalGids } : {}) },
+      args,
+      ...(env.length > 0 ? { env } : {}),
+      cwd,
+      capabilities: { bounding, effective, inheritable: bounding, permitted: bounding, ambient },
+      ...(rlimitsOf(strings('rlimits'), where)),
+      noNewPrivileges: bool('noNewPrivileges'),
+      ...(pick('oomScoreAdj', isInteger) === undefined ? {} : { oomScoreAdj: pick('oomScoreAdj', isInteger)! }),
+    },
+    root: { path: 'rootfs', readonly },
+    ...(str('hostname') ? { hostname: str('hostname')! } : {}),
+    mounts: mountList,
+    linux: {
+      namespaces,
+      ...(strings('maskedPaths') ? { maskedPaths: strings('maskedPaths')! } : {}),
+      ...(strings('readonlyPaths') ? { readonlyPaths: strings('readonlyPaths')! } : {}),
+      ...(pick('resources', isObject) ? { resources: pick('resources', isObject)! } : {}),
+      ...(str('cgroupsPath') ? { cgroupsPath: str('cgroupsPath')! } : {}),
+      ...(pick('sysctl', isStringMap) ? { sysctl: pick('sysctl', isStringMap)! } : {}),
+      ...(str('rootfsPropagation') ? { rootfsPropagation: str('rootfsPropagation')! } : {}),
+      ...(pick('uidMappings', isObjectArray) ? { uidMappings: pick('uidMappings', isObjectArray) as never } : {}),
+      ...(pick('gidMappings', isObjectArray) ? { gidMappings: pick('gidMappings', isObjectArray) as never } : {}),
+    },
+    ...(pick('annotations', isStringMap) ? { annotations: pick('annotations', isStringMap)! } : {}),
+  }
+  const runtime = pick('runtime', isObject) ?? {}
+  return { spec, runtime }
+}
+
+function defaultMountpoint(type: string): string {
+  switch (type) {
+    case 'proc': return '/proc'
+    case 'devpts': return '/dev/pts'
+    case 'sysfs': return '/sys'
+    case 'cgroup': return '/sys/fs/cgroup'
+    case 'mqueue': return '/dev/mqueue'
+    default: return ''
+  }
+}
+
+function checkDestination(dest: string, where: string, what: string): string {
+  if (!dest.startsWith('/') || dest.split('/').includes('..')) {
+    throw new UserError(`${where}: ${what} destination ${JSON.stringify(dest)} must be an absolute path without ".."`)
+  }
+  return dest
+}
+
+function numericId(v: unknown, idMap: ReadonlyMap<string, number>, where: string, field: string): number {
+  if (v === undefined) return 0
+  if (typeof v === 'number') return v
+  if (typeof v === 'string' && /^[0-9]+$/.test(v)) return Number(v)
+  if (typeof v === 'string' && idMap.has(v)) return idMap.get(v)!
+  throw new UserError(`${where}: ${field} ${JSON.stringify(v)} is neither a number nor the name of a container in this manifest`)
+}
+
+const rlimitNames = new Set(['CPU', 'FSIZE', 'DATA', 'STACK', 'CORE', 'RSS', 'NPROC', 'NOFILE', 'MEMLOCK', 'AS', 'LOCKS', 'SIGPENDING', 'MSGQUEUE', 'NICE', 'RTPRIO', 'RTTIME'].map((n) => `RLIMIT_${n}`))
+const unlimited = 18446744073709551615
+
+function rlimitsOf(list: string[] | undefined, where: string): { rlimits?: Array<{ type: string; soft: number; hard: number }> } {
+  if (!list || list.length === 0) return {}
+  const parseLimit = (s: string, r: string): number => {
+    const t = s.trim().toLowerCase()
+    if (t === 'unlimited') return unlimited
+    if (!/^[0-9]+$/.test(t)) throw new UserError(`${where}: rlimit ${JSON.stringify(r)}: ${JSON.stringify(s)} is not a number`)
+    return Number(t)
+  }
+  return {
+    rlimits: list.map((r) => {
+      const parts = r.split(',')
+      if (parts.length !== 3) throw new UserError(`${where}: rlimit ${JSON.stringify(r)} must be "name,soft,hard"`)
+      let type = parts[0]!.trim().toUpperCase()
+      if (!type.startsWith('RLIMIT_')) type = `RLIMIT_${type}`
+      if (!rlimitNames.has(type)) throw new UserError(`${where}: unknown rlimit ${JSON.stringify(parts[0])}`)
+      return { type, soft: parseLimit(parts[1]!, r), hard: parseLimit(parts[2]!, r) }
+    }),
+  }
+}
+
+function isString(v: unknown): v is string { return typeof v === 'string' }
+function isBoolean(v: unknown): v is boolean { return typeof v === 'boolean' }
+function isInteger(v: unknown): v is number { return typeof v === 'number' && Number.isInteger(v) }
+function isStringArray(v: unknown): v is string[] { return Array.isArray(v) && v.every((x) => typeof x === 'string') }
+function isObject(v: unknown): v is Record<string, unknown> { return v !== null && typeof v === 'object' && !Array.isArray(v) }
+function isObjectArray(v: unknown): v is Array<Record<string, unknown>> { return Array.isArray(v) && v.every(isObject) }
+function isStringMap(v: unknown): v is Record<string, string> { return isObject(v) && Object.values(v).every((x) => typeof x === 'string') }
+function isId(v: unknown): v is number | string { return typeof v === 'string' || isInteger(v) }
+function isIdArray(v: unknown): v is Array<number | string> { return Array.isArray(v) && v.every(isId) }

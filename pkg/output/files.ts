@@ -1,0 +1,57 @@
+// Output files appear whole or not at all: each is written to a temporary name
+// in the output folder (created exclusively, so a planted symlink is never
+// followed), synced, and renamed into place only when every file of the set
+// is done. On failure the temporary files are removed.
+import { randomBytes } from 'node:crypto'
+import { createWriteStream, type WriteStream } from 'node:fs'
+import { rename, rm } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
+
+export interface OutputFile {
+  stream: WriteStream
+  /** Ends the stream (unless a pipe already did) and waits until the file is synced and closed. */
+  close(): Promise<void>
+}
+
+export class OutputSet {
+  private readonly pending: Array<{ tmp: string; final: string; stream: WriteStream }> = []
+
+  /** Opens a temporary file that becomes `final` on commit. */
+  async create(final: string, mode = 0o644): Promise<OutputFile> {
+    const tmp = join(dirname(final), `.${basename(final)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
+    const stream = createWriteStream(tmp, { flags: 'wx', mode, flush: true })
+    this.pending.push({ tmp, final, stream })
+    await new Promise<void>((resolve, reject) => {
+      stream.once('open', () => { stream.off('error', reject); resolve() })
+      stream.once('error', reject)
+    })
+    return {
+      stream,
+      close: () => new Promise<void>((resolve, reject) => {
+        if (stream.closed) { resolve(); return }
+        stream.once('error', reject)
+        stream.once('close', () => resolve())
+        if (!stream.writableEnded) stream.end()
+      }),
+    }
+  }
+
+  /** Writes a whole small file. */
+  async writeFile(final: string, data: string | Buffer, mode = 0o644): Promise<void> {
+    const f = await this.create(final, mode)
+    f.stream.end(data)
+    await f.close()
+  }
+
+  async commit(): Promise<string[]> {
+    for (const p of this.pending) await rename(p.tmp, p.final)
+    return this.pending.map((p) => p.final)
+  }
+
+  async abort(): Promise<void> {
+    await Promise.all(this.pending.map(async (p) => {
+      p.stream.destroy()
+      await rm(p.tmp, { force: true })
+    }))
+  }
+}

@@ -1,0 +1,119 @@
+// kernel+initrd: NAME-kernel, NAME-initrd.img (a gzip'd newc cpio of
+// everything but boot/) and NAME-cmdline, as LinuxKit names them.
+import { join } from 'node:path'
+import type { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { createGzip } from 'node:zlib'
+import tar from 'tar-stream'
+import { UserError } from '../errors/index.js'
+import { comparePaths } from '../tar/index.js'
+import { CpioWriter, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG, type CpioHeader } from './cpio.js'
+import { OutputSet } from './files.js'
+import type { OutputContext, OutputWriter } from './types.js'
+
+/** Entries every initrd has even when no image gives them: the kernel opens /dev/console for init. */
+const requiredEntries: CpioHeader[] = [
+  { name: 'dev', ino: 0, mode: S_IFDIR | 0o755, uid: 0, gid: 0, nlink: 2, mtime: 0, size: 0 },
+  { name: 'dev/console', ino: 0, mode: S_IFCHR | 0o600, uid: 0, gid: 0, nlink: 1, mtime: 0, size: 0, rdevmajor: 5, rdevminor: 1 },
+]
+
+export const writeKernelInitrd: OutputWriter = async (tarStream: Readable, ctx: OutputContext): Promise<string[]> => {
+  const out = new OutputSet()
+  const gzip = createGzip({ level: 9 })
+  try {
+    const initrd = await out.create(join(ctx.dir, `${ctx.name}-initrd.img`))
+    const compressed = pipeline(gzip, initrd.stream)
+    compressed.catch(() => undefined) // awaited below; failures before that are reported by what threw
+    const cpio = new CpioWriter(gzip)
+    let kernel: Buffer | undefined
+    let cmdline: Buffer | undefined
+    let nextIno = 1
+    const inoOf = new Map<string, number>()
+    const required = [...requiredEntries]
+    const emitRequiredBefore = async (name: string | undefined): Promise<void> => {
+      while (required.length > 0 && (name === undefined || comparePaths(required[0]!.name, name) <= 0)) {
+        const r = required.shift()!
+        if (r.name === name) continue // the image has its own
+        await cpio.entry({ ...r, ino: nextIno++, mtime: ctx.mtime })
+      }
+    }
+    const extract = tar.extract()
+    const reading = (async () => {
+      for await (const entry of extract) {
+        const h = entry.header
+        const name = h.name.replace(/\/+$/, '')
+        if (name === 'boot' || name.startsWith('boot/')) {
+          const data = await collect(entry)
+          if (name === 'boot/kernel') kernel = data
+          else if (name === 'boot/cmdline') cmdline = data
+          continue
+        }
+        await emitRequiredBefore(name)
+        const base = { name, uid: h.uid, gid: h.gid, mtime: Math.floor(h.mtime.getTime() / 1000), size: 0 }
+        const perm = h.mode & 0o7777
+        switch (h.type) {
+          case 'file':
+          case 'contiguous-file': {
+            const ino = nextIno++
+            inoOf.set(name, ino)
+            // nlink 2 makes the kernel remember this inode, so that a later
+            // hardlink entry with the same inode number is linked to it.
+            await cpio.entry({ ...base, ino, mode: S_IFREG | perm, nlink: 2, size: h.size }, entry as AsyncIterable<Buffer>)
+            continue
+          }
+          case 'link': {
+            const target = (h.linkname ?? '').replace(/^\.?\//, '')
+            const ino = inoOf.get(target)
+            if (ino === undefined) throw new UserError(`hardlink ${name} points at ${target}, which comes later or is not a file`)
+            await cpio.entry({ ...base, ino, mode: S_IFREG | perm, nlink: 2 })
+            break
+          }
+          case 'directory':
+            await cpio.entry({ ...base, ino: nextIno++, mode: S_IFDIR | perm, nlink: 2 })
+            break
+          case 'symlink': {
+            const target = Buffer.from(h.linkname ?? '')
+            await cpio.entry({ ...base, ino: nextIno++, mode: S_IFLNK | 0o777, nlink: 1, size: target.length }, target)
+            break
+          }
+          case 'character-device':
+          case 'block-device':
+            await cpio.entry({
+              ...base, ino: nextIno++, mode: (h.type === 'block-device' ? S_IFBLK : S_IFCHR) | perm, nlink: 1,
+              rdevmajor: h.devmajor ?? 0, rdevminor: h.devminor ?? 0,
+            })
+            break
+          case 'fifo':
+            await cpio.entry({ ...base, ino: nextIno++, mode: S_IFIFO | perm, nlink: 1 })
+            break
+          default:
+            throw new UserError(`entry ${name}: tar type ${h.type} cannot go into an initrd`)
+        }
+        entry.resume()
+      }
+    })()
+    tarStream.on('error', (err) => extract.destroy(err))
+    tarStream.pipe(extract as unknown as NodeJS.WritableStream)
+    await reading
+    await emitRequiredBefore(undefined)
+    await cpio.finish()
+    gzip.end()
+    await compressed
+    await initrd.close()
+    if (!kernel) throw new UserError('the image has no kernel (boot/kernel): a kernel+initrd output needs a kernel: section')
+    await out.writeFile(join(ctx.dir, `${ctx.name}-kernel`), kernel)
+    await out.writeFile(join(ctx.dir, `${ctx.name}-cmdline`), cmdline ?? Buffer.alloc(0))
+    return await out.commit()
+  } catch (err) {
+    gzip.destroy()
+    tarStream.destroy()
+    await out.abort()
+    throw err
+  }
+}
+
+async function collect(stream: AsyncIterable<unknown>): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const c of stream) chunks.push(c as Buffer)
+  return Buffer.concat(chunks)
+}
