@@ -1,0 +1,66 @@
+// keel build [-o DIR] [--name NAME] [-f FORMAT]... MANIFEST...
+import { mkdir } from 'node:fs/promises'
+import { basename, resolve } from 'node:path'
+import { assembleTree, treeToTar } from '../../pkg/assemble/index.js'
+import { UserError, withAction } from '../../pkg/errors/index.js'
+import { mergeManifests, readManifestFile } from '../../pkg/manifest/index.js'
+import { outputFormats } from '../../pkg/output/index.js'
+import { resolveImages } from '../../pkg/resolve/index.js'
+import { parseCommandArgs } from './args.js'
+import { createBuildContext } from './context.js'
+import { UsageError, type CliIO } from './io.js'
+
+export const buildUsage = `usage: keel build [options] MANIFEST...
+
+Builds an OS image from one or more manifests (merged in order; "-" reads stdin).
+
+options:
+  -o, --output DIR     folder for the output files (default: current folder)
+  -n, --name NAME      base name of the output files (default: first manifest's name)
+  -f, --format FORMAT  output format, repeatable (default: kernel+initrd)
+                       formats: ${Object.keys(outputFormats).join(', ')}
+      --mirror URL     Debian archive for package builds (default: the host's apt sources)
+      --suite SUITE    Debian suite with --mirror (default: the host's release)
+  -v, --verbose        show package build steps as they run
+`
+
+export async function buildCommand(io: CliIO, args: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs(args, {
+    output: { type: 'string', short: 'o' },
+    name: { type: 'string', short: 'n' },
+    format: { type: 'string', short: 'f', multiple: true },
+    mirror: { type: 'string' },
+    suite: { type: 'string' },
+    verbose: { type: 'boolean', short: 'v' },
+    help: { type: 'boolean', short: 'h' },
+  }, buildUsage)
+  if (values.help) {
+    io.stdout.write(buildUsage)
+    return 0
+  }
+  if (positionals.length === 0) throw new UsageError('no manifest given', buildUsage)
+  const formats = values.format ?? ['kernel+initrd']
+  for (const f of formats) {
+    if (!outputFormats[f]) throw new UsageError(`unknown format ${JSON.stringify(f)}; known: ${Object.keys(outputFormats).join(', ')}`, buildUsage)
+  }
+  const first = positionals[0]!
+  const name = values.name ?? (first === '-' ? 'keel' : basename(first).replace(/\.ya?ml$/, ''))
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw new UserError(`--name ${JSON.stringify(name)}: use letters, digits, ".", "_" and "-"`)
+  const outDir = resolve(io.cwd, values.output ?? '.')
+
+  const manifests = []
+  for (const file of positionals) {
+    manifests.push(await readManifestFile(file === '-' ? '-' : resolve(io.cwd, file), io.readStdin))
+  }
+  const manifest = mergeManifests(manifests)
+  const ctx = await createBuildContext(io, { mirror: values.mirror, suite: values.suite, verbose: values.verbose })
+  const images = await resolveImages(manifest, ctx)
+  const tree = await withAction('assembling the root filesystem', () => assembleTree({ manifest, images }))
+  await mkdir(outDir, { recursive: true })
+  for (const format of formats) {
+    const files = await withAction(`writing ${format}`, () =>
+      outputFormats[format]!(treeToTar(tree, ctx.sourceDateEpoch ?? 0), { dir: outDir, name, mtime: ctx.sourceDateEpoch ?? 0 }))
+    for (const f of files) io.stdout.write(`${f}\n`)
+  }
+  return 0
+}

@@ -1,0 +1,71 @@
+#!/bin/sh
+# Host build step of the kernel package: turns the unpacked Debian kernel in
+# $KEEL_ROOTFS into LinuxKit's kernel image layout:
+#   /kernel       the bzImage
+#   /kernel.tar   lib/modules/VERSION/ with the modules of modules.txt and
+#                 their dependencies, and fresh depmod indexes
+# Everything else the Debian package installed is dropped.
+set -eu
+umask 022
+
+root=$KEEL_ROOTFS
+work=$KEEL_WORK
+epoch=${SOURCE_DATE_EPOCH:-0}
+
+command -v depmod >/dev/null || { echo "kernel build needs depmod: apt-get install kmod" >&2; exit 1; }
+
+set -- "$root"/lib/modules/*
+[ "$#" -eq 1 ] && [ -d "$1" ] || { echo "expected exactly one kernel version under lib/modules" >&2; exit 1; }
+version=$(basename "$1")
+src=$root/lib/modules/$version
+[ -f "$root/boot/vmlinuz-$version" ] || { echo "no boot/vmlinuz-$version in the package" >&2; exit 1; }
+
+# Dependency indexes for the whole module set, to find what the wanted modules need.
+depmod -b "$root" "$version"
+
+stage=$work/modules
+rm -rf "$stage"
+mkdir -p "$stage/lib/modules/$version"
+wanted=$work/wanted
+: > "$wanted"
+sed -e 's/#.*//' -e '/^[[:space:]]*$/d' modules.txt | while read -r glob; do
+  found=0
+  for m in "$src"/kernel/$glob; do
+    [ -f "$m" ] || continue
+    found=1
+    echo "kernel/${m#"$src"/kernel/}" >> "$wanted"
+  done
+  [ "$found" -eq 1 ] || echo "warning: no module matches $glob" >&2
+done
+
+# Close over dependencies with modules.dep ("path: dep dep ...").
+closure=$work/closure
+sort -u "$wanted" > "$closure"
+while :; do
+  awk -v list="$closure" '
+    BEGIN { while ((getline l < list) > 0) want[l] = 1 }
+    { key = $1; sub(/:$/, "", key); if (key in want) for (i = 2; i <= NF; i++) print $i }
+  ' "$src/modules.dep" | cat - "$closure" | sort -u > "$closure.next"
+  if cmp -s "$closure" "$closure.next"; then break; fi
+  mv "$closure.next" "$closure"
+done
+
+while read -r m; do
+  mkdir -p "$stage/lib/modules/$version/$(dirname "$m")"
+  cp "$src/$m" "$stage/lib/modules/$version/$m"
+done < "$closure"
+for f in modules.builtin modules.builtin.modinfo modules.order; do
+  [ -f "$src/$f" ] && cp "$src/$f" "$stage/lib/modules/$version/$f"
+done
+depmod -b "$stage" "$version"
+# The binary indexes are only for kmod's tools, which a keel image lacks.
+rm -f "$stage/lib/modules/$version"/*.bin
+
+# Replace the package's tree with the kernel image layout.
+cp "$root/boot/vmlinuz-$version" "$work/kernel"
+find "$root" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
+cp "$work/kernel" "$root/kernel"
+chmod 0644 "$root/kernel"
+(cd "$stage" && find lib -print0 | LC_ALL=C sort -z | tar --null -T - --no-recursion \
+  --format=gnu --mtime="@$epoch" --owner=0 --group=0 --numeric-owner -cf "$root/kernel.tar")
+echo "kernel $version: $(wc -l < "$closure") modules, kernel.tar $(wc -c < "$root/kernel.tar") bytes" >&2

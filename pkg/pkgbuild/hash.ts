@@ -1,0 +1,30 @@
+// The tag of a package image is a hash of its folder's content, so an
+// unchanged folder is never rebuilt and the same folder gives the same tag
+// on every machine (only the executable bit of a mode counts, as in git).
+import { createHash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { readlink } from 'node:fs/promises'
+import { walkSorted } from '../tar/index.js'
+
+/** Bumped when the way packages are built changes, so old images are not reused. */
+export const packageFormatVersion = 'keel-pkg-1'
+
+const ignoredNames = new Set(['.git', 'node_modules'])
+
+export async function hashPackageDir(dir: string): Promise<string> {
+  const outer = createHash('sha256')
+  outer.update(`${packageFormatVersion}\0`)
+  const entries = (await walkSorted(dir)).filter((e) => !e.path.split('/').some((part) => ignoredNames.has(part)))
+  for (const e of entries) {
+    if (e.kind === 'directory') {
+      outer.update(`d ${e.path}\0`)
+    } else if (e.kind === 'symlink') {
+      outer.update(`l ${e.path}\0${await readlink(e.abs)}\0`)
+    } else {
+      const h = createHash('sha256')
+      for await (const chunk of createReadStream(e.abs)) h.update(chunk as Buffer)
+      outer.update(`f ${e.path}\0${e.mode & 0o111 ? 'x' : '-'}\0${h.digest('hex')}\0`)
+    }
+  }
+  return outer.digest('hex').slice(0, 20)
+}

@@ -1,0 +1,3 @@
+export * from './spec.js'
+export * from './hash.js'
+export * from './build.js'
