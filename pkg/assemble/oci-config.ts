@@ -71,7 +71,13 @@ export function generateConfig(entry: ImageEntry, image: ImageConfig, idMap: Rea
     const dest = checkDestination(parts[0]!, where, 'tmpfs')
     mounts.set(dest, { destination: dest, type: 'tmpfs', source: 'tmpfs', options: parts[1] ? parts[1].split(',') : [] })
   }
-  const binds = strings('binds') ?? [...(isStringArray(label['binds']) ? label['binds'] : []), ...(isStringArray(entry['binds.add']) ? entry['binds.add'] : [])]
+  const listOf = (src: Fields, key: string): string[] | undefined => {
+    const v = src[key]
+    if (v === undefined || v === null) return undefined
+    if (!isStringArray(v)) throw new UserError(`${where}: field "${key}" must be a list of strings`)
+    return v
+  }
+  const binds = listOf(entry, 'binds') ?? [...(listOf(label, 'binds') ?? []), ...(listOf(entry, 'binds.add') ?? [])]
   for (const b of binds) {
     const parts = b.split(':')
     if (parts.length < 2) throw new UserError(`${where}: bind ${JSON.stringify(b)}: missing ":"`)
@@ -119,10 +125,10 @@ export function generateConfig(entry: ImageEntry, image: ImageConfig, idMap: Rea
       return cap
     })
   }
-  const entryCaps = isStringArray(entry['capabilities']) ? entry['capabilities'] : undefined
+  const entryCaps = listOf(entry, 'capabilities')
   const caps = entryCaps !== undefined
     ? capsFrom(entryCaps)
-    : [...capsFrom(isStringArray(label['capabilities']) ? label['capabilities'] : undefined), ...capsFrom(isStringArray(entry['capabilities.add']) ? entry['capabilities.add'] : undefined)]
+    : [...capsFrom(listOf(label, 'capabilities')), ...capsFrom(listOf(entry, 'capabilities.add'))]
   const ambient = capsFrom(strings('ambient'))
   const bounding = [...new Set([...caps, ...ambient])].sort()
   const effective = [...new Set(caps)]

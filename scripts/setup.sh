@@ -1,0 +1,52 @@
+#!/bin/sh
+# Makes this machine ready to build and test keel: installs the Debian tools
+# keel runs (when missing, with apt-get, as root) and the npm dependencies,
+# then compiles the TypeScript. Safe to run again; does little when all is there.
+set -eu
+cd "$(dirname "$0")/.."
+
+# command:package pairs for every host tool the build, the boot and the tests use.
+tools="
+qemu-system-x86_64:qemu-system-x86
+qemu-img:qemu-utils
+musl-gcc:musl-tools
+make:make
+cc:gcc
+busybox:busybox-static
+cpio:cpio
+depmod:kmod
+xz:xz-utils
+setpriv:util-linux
+"
+missing=""
+for pair in $tools; do
+  cmd=${pair%%:*}
+  pkg=${pair#*:}
+  if ! command -v "$cmd" >/dev/null 2>&1 && ! [ -x "/usr/sbin/$cmd" ] && ! [ -x "/sbin/$cmd" ]; then
+    missing="$missing $pkg"
+  fi
+done
+# CA certificates for HTTPS mirrors and registries.
+[ -f /etc/ssl/certs/ca-certificates.crt ] || missing="$missing ca-certificates"
+
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "keel setup: missing Debian packages:$missing" >&2
+    echo "keel setup: run as root, or: sudo apt-get install -y$missing" >&2
+    exit 1
+  fi
+  echo "keel setup: installing$missing" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# npm dependencies, when missing or older than the lock file.
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "keel setup: installing npm dependencies" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# Compile the CLI (incremental: quick when nothing changed).
+npx tsc -p tsconfig.json

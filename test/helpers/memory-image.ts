@@ -1,0 +1,65 @@
+// In-memory OCI images for tests: layers built from literal entries.
+import { createHash } from 'node:crypto'
+import { Readable } from 'node:stream'
+import { gzipSync } from 'node:zlib'
+import tar from 'tar-stream'
+import { mediaTypes, sha256Digest, type Digest, type ImageConfig, type ImageSource } from '../../pkg/oci/index.js'
+
+export interface LayerEntry {
+  name: string
+  type?: 'file' | 'directory' | 'symlink' | 'link' | 'character-device' | 'block-device' | 'fifo'
+  mode?: number
+  uid?: number
+  gid?: number
+  linkname?: string
+  content?: string | Buffer
+  devmajor?: number
+  devminor?: number
+}
+
+/** A tar archive of `entries`, in the order given. */
+export async function tarOf(entries: LayerEntry[]): Promise<Buffer> {
+  const pack = tar.pack()
+  const chunks: Buffer[] = []
+  const done = (async () => {
+    for await (const c of pack as unknown as AsyncIterable<Buffer>) chunks.push(Buffer.from(c))
+  })()
+  for (const e of entries) {
+    const type = e.type ?? (e.content !== undefined ? 'file' : 'directory')
+    const body = e.content === undefined ? undefined : Buffer.from(e.content)
+    await new Promise<void>((resolve, reject) => {
+      const header = {
+        name: e.name, type, mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644), uid: e.uid ?? 0, gid: e.gid ?? 0,
+        mtime: new Date(0), ...(e.linkname ? { linkname: e.linkname } : {}),
+        ...(e.devmajor !== undefined ? { devmajor: e.devmajor, devminor: e.devminor ?? 0 } : {}),
+      }
+      const cb = (err?: Error | null): void => (err ? reject(err) : resolve())
+      if (body) pack.entry(header, body, cb)
+      else pack.entry(header, cb)
+    })
+  }
+  pack.finalize()
+  await done
+  return Buffer.concat(chunks)
+}
+
+/** An ImageSource whose layers are gzip'd tars of the given entries. */
+export async function memoryImage(ref: string, layers: LayerEntry[][], config: Partial<ImageConfig['config']> = {}): Promise<ImageSource> {
+  const tars = await Promise.all(layers.map(tarOf))
+  const blobs = tars.map((t) => gzipSync(t))
+  const imageConfig: ImageConfig = {
+    architecture: 'amd64',
+    os: 'linux',
+    config: { ...config },
+    rootfs: { type: 'layers', diff_ids: tars.map((t) => `sha256:${createHash('sha256').update(t).digest('hex')}` as Digest) },
+  }
+  return {
+    ref,
+    digest: sha256Digest(JSON.stringify(imageConfig) + ref),
+    config: imageConfig,
+    layers: blobs.map((b) => ({
+      descriptor: { mediaType: mediaTypes.ociLayerGzip, digest: sha256Digest(b), size: b.length },
+      open: () => Readable.from([b]),
+    })),
+  }
+}
