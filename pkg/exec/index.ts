@@ -49,6 +49,9 @@ export function createRealRunner(): ToolRunner {
             : options.inherit ? ['inherit'] : 'pipe',
           stderr: options.inherit ? ['inherit'] : 'pipe',
           timeout: options.timeoutMs,
+          // Output sent to a file must not also be kept in memory (it may be far larger than RAM allows).
+          buffer: { stdout: options.stdoutFile === undefined, stderr: true },
+          maxBuffer: { stdout: 256 * 1024 * 1024, stderr: 16 * 1024 * 1024 },
           stripFinalNewline: false,
           reject: false,
           encoding: 'utf8',

@@ -1,0 +1,244 @@
+// Loading the package lists of a set of APT sources into one in-memory index.
+import { createReadStream, createWriteStream } from 'node:fs'
+import { readFile, unlink } from 'node:fs/promises'
+import { join } from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import { createGunzip } from 'node:zlib'
+import { IntegrityError, UserError, withAction } from '../errors/index.js'
+import type { ToolRunner } from '../exec/index.js'
+import type { Logger } from '../log/index.js'
+import {
+  cachedFileOk, commit, downloadVerified, fetchBuffer, hashFile, NotFoundError, tempBeside, type HttpOptions,
+} from './download.js'
+import { decompressFile } from './decompress.js'
+import { parsePackages, parseProvides, type DebPackage } from './packages.js'
+import { parseRelease, stripClearsign, type ReleaseEntry, type ReleaseInfo } from './release.js'
+import type { AptSource } from './sources.js'
+import { compareVersions } from './version.js'
+
+export interface ArchiveIndex {
+  arch: string
+  /** Package name → every available version, highest first. */
+  packages: Map<string, DebPackage[]>
+  /** Virtual name (from Provides) → the packages providing it. */
+  providers: Map<string, DebPackage[]>
+}
+
+export interface LoadArchiveOptions {
+  sources: AptSource[]
+  /** Debian architecture, e.g. 'amd64'. */
+  arch: string
+  cacheDir: string
+  runner: ToolRunner
+  log: Logger
+  fetchImpl?: typeof fetch
+  /** Passed to the HTTP layer (tests use a short delay). */
+  retryDelayMs?: number
+}
+
+/** Compressions tried for each Packages index, in order of preference. */
+const compressions = ['.xz', '.gz', ''] as const
+
+interface IndexFile {
+  /** Local path of the decompressed Packages text. */
+  path: string
+  /** Remove `path` after reading (it is not cached). */
+  temporary: boolean
+  source: AptSource
+  component: string
+}
+
+/**
+ * Fetches InRelease and the Packages index of every component of every source,
+ * verifies them against InRelease (whose signature is NOT checked yet), and
+ * parses them into an index of packages of `arch` and `all`.
+ */
+export async function loadArchiveIndex(opts: LoadArchiveOptions): Promise<ArchiveIndex> {
+  const { sources, arch, log } = opts
+  if (sources.length === 0) throw new UserError('no APT sources configured')
+  log.debug('apt: InRelease signatures are not checked yet; index files are only checked against InRelease hashes')
+  const files = await Promise.all(sources.map((s) =>
+    withAction(`indexing ${s.uri} ${s.suite} (from ${s.origin})`, () => prepareSource(s, opts))))
+  const all: DebPackage[] = []
+  for (const f of files.flat()) {
+    await withAction(`reading Packages of ${f.source.uri} ${f.source.suite} ${f.component}`, async () => {
+      // latin1: the fields kept are ASCII, and a one-byte string halves memory and decode time.
+      const text = (await readFile(f.path)).toString('latin1')
+      if (f.temporary) await unlink(f.path).catch(() => undefined)
+      const before = all.length
+      parsePackages(text, { baseUri: f.source.uri, suite: f.source.suite, arch }, all)
+      log.debug(`apt: ${f.source.uri} ${f.source.suite}/${f.component}: ${all.length - before} packages`)
+    })
+  }
+  const index = buildIndex(all, arch)
+  if (index.packages.size === 0) {
+    throw new UserError(`no ${arch} packages found in the configured APT sources`, {
+      hint: `sources: ${sources.map((s) => `${s.uri} ${s.suite}`).join('; ')}`,
+    })
+  }
+  return index
+}
+
+/** Groups packages by name (highest version first, duplicates dropped) and by provided name. */
+export function buildIndex(all: DebPackage[], arch: string): ArchiveIndex {
+  const packages = new Map<string, DebPackage[]>()
+  for (const p of all) {
+    const list = packages.get(p.name)
+    if (list === undefined) packages.set(p.name, [p])
+    else if (!list.some((q) => q.version === p.version && q.architecture === p.architecture)) list.push(p)
+  }
+  const providers = new Map<string, DebPackage[]>()
+  for (const list of packages.values()) {
+    if (list.length > 1) list.sort((a, b) => compareVersions(b.version, a.version))
+    for (const p of list) {
+      if (p.provides === '') continue
+      for (const prov of parseProvides(p.provides)) {
+        const l = providers.get(prov.name)
+        if (l === undefined) providers.set(prov.name, [p])
+        else if (!l.includes(p)) l.push(p)
+      }
+    }
+  }
+  return { arch, packages, providers }
+}
+
+/** Directory URL holding InRelease for a source, with a trailing slash. */
+function distsUrl(s: AptSource): string {
+  if (s.suite.endsWith('/')) {
+    const rel = s.suite.replace(/^\.\/?/, '')
+    return `${s.uri}/${rel}`.replace(/\/*$/, '/')
+  }
+  return `${s.uri}/dists/${s.suite}/`
+}
+
+async function prepareSource(s: AptSource, opts: LoadArchiveOptions): Promise<IndexFile[]> {
+  const { arch, log } = opts
+  if (s.architectures !== undefined && !s.architectures.includes(arch)) {
+    log.debug(`apt: ${s.uri} ${s.suite} is limited to ${s.architectures.join(',')}; skipping for ${arch}`)
+    return []
+  }
+  const http: HttpOptions = { log, ...(opts.fetchImpl ? { fetchImpl: opts.fetchImpl } : {}), ...(opts.retryDelayMs === undefined ? {} : { retryDelayMs: opts.retryDelayMs }) }
+  const base = distsUrl(s)
+  const inReleaseUrl = `${base}InRelease`
+  let raw: Buffer
+  try {
+    raw = await fetchBuffer(inReleaseUrl, http)
+  } catch (err) {
+    if (err instanceof NotFoundError) {
+      throw new UserError(`${inReleaseUrl}: not found; is suite "${s.suite}" right for ${s.uri}?`, { cause: err })
+    }
+    throw err
+  }
+  log.debug(`apt: ${inReleaseUrl}: signature not verified (not implemented yet)`)
+  const release = parseRelease(stripClearsign(raw.toString('utf8'), inReleaseUrl), inReleaseUrl)
+  const flat = s.suite.endsWith('/')
+  const components = flat ? [''] : s.components
+  const out: IndexFile[] = []
+  for (const component of components) {
+    const stem = flat ? 'Packages' : `${component}/binary-${arch}/Packages`
+    const file = await obtainPackages(base, stem, release, opts, http)
+    if (file === undefined) {
+      const why = !flat && release.components.length > 0 && !release.components.includes(component)
+        ? `the suite has no component "${component}" (it has ${release.components.join(', ')})`
+        : release.architectures.length > 0 && !release.architectures.includes(arch)
+          ? `the suite has no architecture ${arch}`
+          : `InRelease lists no ${stem} index`
+      log.warn(`skipping ${s.uri} ${s.suite} ${component || '(flat)'} (${s.origin}): ${why}`)
+      continue
+    }
+    out.push({ ...file, source: s, component: component || '.' })
+  }
+  return out
+}
+
+function cachePath(cacheDir: string, sha256: string): string {
+  return join(cacheDir, 'apt', 'indexes', 'sha256', sha256)
+}
+
+/** Returns the local path of the decompressed Packages file `stem`, fetching what is missing. */
+async function obtainPackages(
+  base: string, stem: string, release: ReleaseInfo, opts: LoadArchiveOptions, http: HttpOptions,
+): Promise<{ path: string; temporary: boolean } | undefined> {
+  const { cacheDir, log } = opts
+  const plain = release.sha256.get(stem)
+  if (plain !== undefined) {
+    const p = cachePath(cacheDir, plain.sha256)
+    if (await cachedFileOk(p, { ...plain, what: `${base}${stem}` }, log)) {
+      log.debug(`apt: ${base}${stem}: cached ${p}`)
+      return { path: p, temporary: false }
+    }
+  }
+  const ext = compressions.find((c) => release.sha256.has(stem + c))
+  if (ext === undefined) return undefined
+  const entry = release.sha256.get(stem + ext) as ReleaseEntry
+  const rel = stem + ext
+  const compressed = await fetchIndexFile(base, rel, entry, release, opts, http)
+  if (ext === '') return { path: compressed, temporary: false }
+
+  // Without a hash of the plain file in InRelease, the decompressed text is not cached.
+  const tmp = tempBeside(plain !== undefined ? cachePath(cacheDir, plain.sha256) : compressed)
+  try {
+    if (ext === '.xz') {
+      await decompressFile(opts.runner, 'xz', compressed, tmp, tmp)
+    } else {
+      await pipeline(createReadStream(compressed), createGunzip(), createWriteStream(tmp))
+    }
+    if (plain === undefined) return { path: tmp, temporary: true }
+    const got = await hashFile(tmp)
+    if (got.sha256 !== plain.sha256 || got.size !== plain.size) {
+      throw new IntegrityError(
+        `${base}${rel}: decompressed content does not match ${base}${stem} in InRelease: ` +
+        `expected SHA256 ${plain.sha256} (${plain.size} bytes), got ${got.sha256} (${got.size} bytes)`)
+    }
+    const out = cachePath(cacheDir, plain.sha256)
+    await commit(tmp, out)
+    return { path: out, temporary: false }
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined)
+    await unlink(tmp + '.xz').catch(() => undefined)
+    throw err
+  }
+}
+
+/** Fetches one index file named in InRelease into the content-addressed cache. */
+async function fetchIndexFile(
+  base: string, rel: string, entry: ReleaseEntry, release: ReleaseInfo, opts: LoadArchiveOptions, http: HttpOptions,
+): Promise<string> {
+  const { cacheDir, log } = opts
+  const final = cachePath(cacheDir, entry.sha256)
+  const url = `${base}${rel}`
+  if (await cachedFileOk(final, { ...entry, what: url }, log)) {
+    log.debug(`apt: ${url}: cached ${final}`)
+    return final
+  }
+  const urls: string[] = []
+  if (release.acquireByHash) {
+    const dir = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/') + 1) : ''
+    urls.push(`${base}${dir}by-hash/SHA256/${entry.sha256}`)
+  }
+  urls.push(url)
+  log.info(`downloading ${url} (${formatSize(entry.size)})`)
+  const tmp = tempBeside(final)
+  for (let i = 0; i < urls.length; i++) {
+    const u = urls[i] as string
+    try {
+      await downloadVerified(u, tmp, { ...entry, what: u === url ? undefined : url }, http)
+      await commit(tmp, final)
+      return final
+    } catch (err) {
+      // A mirror that advertises by-hash but lacks the file: fall back to the plain path.
+      if (err instanceof NotFoundError && i < urls.length - 1) {
+        log.debug(`apt: ${u}: not found; trying ${url}`)
+        continue
+      }
+      throw err
+    }
+  }
+  throw new Error(`unreachable: no URL for ${url}`)
+}
+
+export function formatSize(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`
+  return `${bytes} B`
+}

@@ -1,0 +1,18 @@
+// pkg/apt: a small Debian archive client — source lists, package indexes,
+// dependency resolution, .deb download and unpacking.
+export { readHostSources, hostCodename, mirrorSources, parseOneLineSources, parseDeb822Sources, parseOsRelease } from './sources.js'
+export type { AptSource } from './sources.js'
+export { loadArchiveIndex, buildIndex } from './archive.js'
+export type { ArchiveIndex, LoadArchiveOptions } from './archive.js'
+export { parsePackages, parseDepends, parseProvides } from './packages.js'
+export type { DebPackage, DepAtom, DepList, Provided } from './packages.js'
+export { resolvePackages } from './resolve.js'
+export type { ResolveOptions } from './resolve.js'
+export { fetchDeb, debCachePath } from './debs.js'
+export type { FetchDebOptions } from './debs.js'
+export { extractDeb, readArMembers } from './extract.js'
+export type { ExtractedEntry, ArMember } from './extract.js'
+export { compareVersions, versionSatisfies } from './version.js'
+export type { VersionOp } from './version.js'
+export { stripClearsign, parseRelease } from './release.js'
+export type { ReleaseInfo, ReleaseEntry } from './release.js'
