@@ -33,13 +33,17 @@ const commands: Record<string, Command> = {
   },
 }
 
+/** keel's version, from package.json (two folders up from the source, three from dist/). */
 export function version(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string }
-    return pkg.version ?? 'unknown'
-  } catch {
-    return 'unknown'
+  for (const rel of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string }
+      if (pkg.name === 'keel' && pkg.version) return pkg.version
+    } catch {
+      // not here; try the next
+    }
   }
+  return 'unknown'
 }
 
 /** Runs one keel command line; returns the exit code. Never throws. */

@@ -14,7 +14,7 @@ import { UserError } from '../errors/index.js'
 import { applyLayer, flattenImage, FsTree, normalizeEntryPath } from '../layers/index.js'
 import type { FileEntry, ImageEntry, Manifest, Section } from '../manifest/index.js'
 import type { ImageSource } from '../oci/index.js'
-import { generateConfig } from './oci-config.js'
+import { configJson, generateConfig } from './oci-config.js'
 import { prepareImageFiles } from './image-files.js'
 
 export interface AssembleInput {
@@ -108,8 +108,8 @@ async function addContainer(
   const { spec, runtime } = generateConfig(entry, src.config, idMap, where)
   prepareImageFiles(ctree, { resolvSymlink: false }, where)
   tree.set({ path: prefix, type: 'directory', mode: 0o755, uid: 0, gid: 0 }, where)
-  tree.set({ path: `${prefix}/config.json`, type: 'file', mode: 0o644, uid: 0, gid: 0, data: Buffer.from(`${JSON.stringify(spec, null, 4)}\n`) }, where)
-  tree.set({ path: `${prefix}/runtime.json`, type: 'file', mode: 0o644, uid: 0, gid: 0, data: Buffer.from(`${JSON.stringify(runtime, null, 4)}\n`) }, where)
+  tree.set({ path: `${prefix}/config.json`, type: 'file', mode: 0o644, uid: 0, gid: 0, data: Buffer.from(configJson(spec)) }, where)
+  tree.set({ path: `${prefix}/runtime.json`, type: 'file', mode: 0o644, uid: 0, gid: 0, data: Buffer.from(configJson(runtime)) }, where)
   tree.set({ path: `${prefix}/rootfs`, type: 'directory', mode: 0o755, uid: 0, gid: 0 }, where)
   tree.graft(ctree, `${prefix}/rootfs`, where)
 }

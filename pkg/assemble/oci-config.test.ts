@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { ImageConfig } from '../oci/index.js'
-import { generateConfig } from './oci-config.js'
+import { configJson, generateConfig } from './oci-config.js'
 
 const image = (config: ImageConfig['config'] = {}): ImageConfig => ({
   architecture: 'amd64', os: 'linux', config, rootfs: { type: 'layers', diff_ids: [] },
@@ -77,7 +77,8 @@ t.test('readonly, tmpfs, mounts, ids by name, rlimits, sysctl and the runtime se
   t.same(spec.mounts.find((m) => m.destination === '/dev/mqueue'), { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue' })
   t.same(spec.mounts.find((m) => m.destination === '/hostproc')?.type, 'proc')
   t.same(spec.process.user, { uid: 102, gid: 7, additionalGids: [102, 5] })
-  t.same(spec.process.rlimits, [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 18446744073709551615 }])
+  t.same(spec.process.rlimits, [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 18446744073709551615n }])
+  t.match(configJson(spec), /"hard": 18446744073709551615\n/, 'written exactly in config.json')
   t.same(spec.linux.sysctl, { 'net.ipv4.ip_forward': '1' })
   t.equal(spec.hostname, 'box')
   t.equal(spec.process.noNewPrivileges, true)

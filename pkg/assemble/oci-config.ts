@@ -10,6 +10,15 @@ import { allCapabilities, canonicalCapability } from './capabilities.js'
 
 export const ociVersion = '1.0.2'
 
+/**
+ * JSON text of a runtime config. Numbers too big for a JS number (rlimits of
+ * 2^64-1) are bigints and are written out exactly.
+ */
+export function configJson(value: unknown): string {
+  const text = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `\u0000bigint:${v.toString()}` : v), 4)
+  return `${text.replace(/"\\u0000bigint:([0-9]+)"/g, '$1')}\n`
+}
+
 export interface GeneratedConfig {
   spec: RuntimeSpec
   /** LinuxKit's runtime: section (mounts, mkdir, interfaces, bindNS, cgroups, namespace). */
@@ -197,15 +206,18 @@ function numericId(v: unknown, idMap: ReadonlyMap<string, number>, where: string
 }
 
 const rlimitNames = new Set(['CPU', 'FSIZE', 'DATA', 'STACK', 'CORE', 'RSS', 'NPROC', 'NOFILE', 'MEMLOCK', 'AS', 'LOCKS', 'SIGPENDING', 'MSGQUEUE', 'NICE', 'RTPRIO', 'RTTIME'].map((n) => `RLIMIT_${n}`))
-const unlimited = 18446744073709551615
+/** RLIM_INFINITY: 2^64-1, beyond a JS number's precision, so a bigint. */
+const unlimited = 18446744073709551615n
 
-function rlimitsOf(list: string[] | undefined, where: string): { rlimits?: Array<{ type: string; soft: number; hard: number }> } {
+function rlimitsOf(list: string[] | undefined, where: string): { rlimits?: Array<{ type: string; soft: number | bigint; hard: number | bigint }> } {
   if (!list || list.length === 0) return {}
-  const parseLimit = (s: string, r: string): number => {
+  const parseLimit = (s: string, r: string): number | bigint => {
     const t = s.trim().toLowerCase()
     if (t === 'unlimited') return unlimited
     if (!/^[0-9]+$/.test(t)) throw new UserError(`${where}: rlimit ${JSON.stringify(r)}: ${JSON.stringify(s)} is not a number`)
-    return Number(t)
+    const n = BigInt(t)
+    if (n > unlimited) throw new UserError(`${where}: rlimit ${JSON.stringify(r)}: ${s} is larger than 2^64-1`)
+    return n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n
   }
   return {
     rlimits: list.map((r) => {

@@ -23,7 +23,7 @@ export interface RuntimeProcess {
     permitted?: string[]
     ambient?: string[]
   }
-  rlimits?: Array<{ type: string; hard: number; soft: number }>
+  rlimits?: Array<{ type: string; hard: number | bigint; soft: number | bigint }>
   noNewPrivileges?: boolean
   oomScoreAdj?: number
 }

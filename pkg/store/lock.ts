@@ -19,7 +19,7 @@ export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, ti
         continue
       }
       if (Date.now() - started > timeoutMs) {
-        throw new Error(`timed out after ${timeoutMs} ms waiting for lock ${lockPath}`)
+        throw new Error(`timed out after ${timeoutMs} ms waiting for lock ${lockPath}`, { cause: err })
       }
       await sleep(delay)
       delay = Math.min(delay * 2, 200)
