@@ -1,0 +1,147 @@
+#include "mounts.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include "log.h"
+
+static const struct {
+	const char *name;
+	unsigned long flag;
+	bool clear;
+} flag_opts[] = {
+	{ "defaults", 0, false },
+	{ "ro", MS_RDONLY, false },          { "rw", MS_RDONLY, true },
+	{ "nosuid", MS_NOSUID, false },      { "suid", MS_NOSUID, true },
+	{ "nodev", MS_NODEV, false },        { "dev", MS_NODEV, true },
+	{ "noexec", MS_NOEXEC, false },      { "exec", MS_NOEXEC, true },
+	{ "sync", MS_SYNCHRONOUS, false },   { "async", MS_SYNCHRONOUS, true },
+	{ "dirsync", MS_DIRSYNC, false },
+	{ "mand", MS_MANDLOCK, false },      { "nomand", MS_MANDLOCK, true },
+	{ "noatime", MS_NOATIME, false },    { "atime", MS_NOATIME, true },
+	{ "nodiratime", MS_NODIRATIME, false }, { "diratime", MS_NODIRATIME, true },
+	{ "relatime", MS_RELATIME, false },  { "norelatime", MS_RELATIME, true },
+	{ "strictatime", MS_STRICTATIME, false }, { "nostrictatime", MS_STRICTATIME, true },
+	{ "lazytime", MS_LAZYTIME, false },  { "nolazytime", MS_LAZYTIME, true },
+	{ "nosymfollow", MS_NOSYMFOLLOW, false },
+};
+
+static const struct {
+	const char *name;
+	unsigned long flag;
+} propagation_opts[] = {
+	{ "private", MS_PRIVATE },        { "rprivate", MS_PRIVATE | MS_REC },
+	{ "shared", MS_SHARED },          { "rshared", MS_SHARED | MS_REC },
+	{ "slave", MS_SLAVE },            { "rslave", MS_SLAVE | MS_REC },
+	{ "unbindable", MS_UNBINDABLE },  { "runbindable", MS_UNBINDABLE | MS_REC },
+};
+
+static bool option_flag(const char *opt, struct mount_opts *out)
+{
+	for (size_t i = 0; i < ARRAY_LEN(flag_opts); i++) {
+		if (strcmp(opt, flag_opts[i].name) != 0)
+			continue;
+		if (flag_opts[i].clear)
+			out->flags &= ~flag_opts[i].flag;
+		else
+			out->flags |= flag_opts[i].flag;
+		return true;
+	}
+	for (size_t i = 0; i < ARRAY_LEN(propagation_opts); i++) {
+		if (strcmp(opt, propagation_opts[i].name) == 0) {
+			out->propagation = propagation_opts[i].flag;
+			return true;
+		}
+	}
+	if (strcmp(opt, "bind") == 0 || strcmp(opt, "rbind") == 0) {
+		out->bind = true;
+		out->recursive = opt[0] == 'r';
+		return true;
+	}
+	return false;
+}
+
+int mount_options_parse(const char *const *opts, size_t n, struct mount_opts *out, err_t *e)
+{
+	memset(out, 0, sizeof(*out));
+	size_t used = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *opt = opts[i];
+		if (opt[0] == '\0' || option_flag(opt, out))
+			continue;
+		size_t len = strlen(opt);
+		if (used + (used ? 1 : 0) + len + 1 > sizeof(out->data))
+			return err_set(e, "mount options too long");
+		if (used)
+			out->data[used++] = ',';
+		memcpy(out->data + used, opt, len + 1);
+		used += len;
+	}
+	return 0;
+}
+
+static const struct {
+	const char *source, *target, *type;
+	unsigned long flags;
+	const char *data;
+	mode_t mode;
+} system_mounts[] = {
+	{ "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, 0555 },
+	{ "sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, 0555 },
+	{ "devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755", 0755 },
+	/* The single devpts instance everyone shares; ptmxmode lets
+	 * unprivileged users open /dev/pts/ptmx, which /dev/ptmx points at
+	 * in containers. */
+	{ "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "gid=5,mode=0620,ptmxmode=0666", 0755 },
+	{ "shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", 01777 },
+	{ "tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755", 0755 },
+	{ "tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", 01777 },
+	{ "cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, 0555 },
+};
+
+static const struct {
+	const char *name, *target;
+} dev_links[] = {
+	{ "/dev/fd", "/proc/self/fd" },
+	{ "/dev/stdin", "/proc/self/fd/0" },
+	{ "/dev/stdout", "/proc/self/fd/1" },
+	{ "/dev/stderr", "/proc/self/fd/2" },
+};
+
+void mount_system(void)
+{
+	for (size_t i = 0; i < ARRAY_LEN(system_mounts); i++) {
+		err_t e;
+		const char *t = system_mounts[i].target;
+		if (mkdir_p(t, system_mounts[i].mode, &e) < 0) {
+			log_msg("%s", e.msg);
+			continue;
+		}
+		if (mount(system_mounts[i].source, t, system_mounts[i].type, system_mounts[i].flags,
+			  system_mounts[i].data) < 0)
+			log_msg("mount %s on %s: %s", system_mounts[i].type, t, strerror(errno));
+	}
+	/* devtmpfs has the device nodes but not these conveniences. */
+	for (size_t i = 0; i < ARRAY_LEN(dev_links); i++)
+		if (symlink(dev_links[i].target, dev_links[i].name) < 0 && errno != EEXIST)
+			log_msg("symlink %s: %s", dev_links[i].name, strerror(errno));
+}
+
+void console_reopen(void)
+{
+	int fd = open("/dev/console", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		log_msg("open /dev/console: %s", strerror(errno));
+		return;
+	}
+	for (int i = 0; i < 3; i++)
+		if (fd != i)
+			dup2(fd, i);
+		else
+			fcntl(fd, F_SETFD, 0);
+	if (fd > 2)
+		close(fd);
+}

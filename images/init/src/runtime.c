@@ -1,0 +1,338 @@
+#include "runtime.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "log.h"
+#include "rootfs.h"
+#include "spec.h"
+
+/* What the container process needs; it gets its own copy through clone. */
+struct launch {
+	const struct spec *spec;
+	const char *bundle;
+	char rootfs[PATH_MAX];
+	int ns_fds[SPEC_MAX_NS]; /* for namespaces joined by path, else -1 */
+	int report;              /* write end of the CLOEXEC error pipe */
+	int out;                 /* write end of the output pipe, or -1 */
+	int in;                  /* /dev/null, or -1 */
+};
+
+/* The container process comes from a raw clone, so libc's cached thread id
+ * is still the parent's: between clone and exec nothing may rely on it
+ * (stdio locking, raise, abort, pthreads). Plain syscalls, snprintf and
+ * strerror are fine. */
+static _Noreturn void child_exit(const struct launch *l, int code, const err_t *e)
+{
+	write_all(l->report, e->msg, strlen(e->msg));
+	_exit(code);
+}
+
+static int reset_process(const struct launch *l, err_t *e)
+{
+	sigset_t none;
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	/* PID 1 blocks the signals it reads through signalfd; a blocked mask
+	 * survives exec and would leave the container deaf to SIGTERM. */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &dfl, NULL);
+	if (setsid() < 0)
+		return err_sys(e, "setsid");
+	if (l->in >= 0 && dup2(l->in, STDIN_FILENO) < 0)
+		return err_sys(e, "set up stdin");
+	if (l->out >= 0 && (dup2(l->out, STDOUT_FILENO) < 0 || dup2(l->out, STDERR_FILENO) < 0))
+		return err_sys(e, "set up stdout and stderr");
+	return 0;
+}
+
+static int set_identity(const struct spec *s, err_t *e)
+{
+	if (s->hostname && (s->clone_flags & CLONE_NEWUTS) &&
+	    sethostname(s->hostname, strlen(s->hostname)) < 0)
+		return err_sys(e, "sethostname");
+	if (setgroups(s->ngids, s->gids) < 0)
+		return err_sys(e, "setgroups");
+	if (setgid(s->gid) < 0)
+		return err_sys(e, "setgid %u", (unsigned)s->gid);
+	if (setuid(s->uid) < 0)
+		return err_sys(e, "setuid %u", (unsigned)s->uid);
+	/* After setuid, so the user must be able to reach the directory. */
+	if (chdir(s->cwd) < 0)
+		return err_sys(e, "chdir %s", s->cwd);
+	return 0;
+}
+
+static void close_fds_except(int keep)
+{
+	if (keep > 3 && syscall(SYS_close_range, 3u, (unsigned)keep - 1, 0u) < 0)
+		goto slow;
+	if (syscall(SYS_close_range, (unsigned)keep + 1, ~0u, 0u) < 0)
+		goto slow;
+	return;
+slow:
+	for (int fd = 3; fd < 4096; fd++)
+		if (fd != keep)
+			close(fd);
+}
+
+/* execvpe would search the PATH of init's environment; the container's
+ * own PATH is the one that counts. */
+static void exec_command(const struct spec *s, err_t *e)
+{
+	const char *file = s->args[0];
+	char *const *argv = (char *const *)s->args;
+	char *const *envp = (char *const *)s->env;
+	if (strchr(file, '/')) {
+		execve(file, argv, envp);
+		err_sys(e, "exec %s", file);
+		return;
+	}
+	const char *path = spec_getenv(s, "PATH");
+	if (!path)
+		path = SPEC_DEFAULT_PATH;
+	int err = ENOENT;
+	for (const char *p = path;;) {
+		const char *colon = strchr(p, ':');
+		size_t dirlen = colon ? (size_t)(colon - p) : strlen(p);
+		char full[PATH_MAX];
+		/* An empty PATH entry means the current directory. */
+		if (dirlen + 2 + strlen(file) < sizeof(full)) {
+			snprintf(full, sizeof(full), "%.*s/%s", (int)(dirlen ? dirlen : 1), dirlen ? p : ".",
+				 file);
+			execve(full, argv, envp);
+			/* Keep looking past missing or unreadable entries, but
+			 * remember that something was there. */
+			if (errno == EACCES)
+				err = EACCES;
+			else if (errno != ENOENT && errno != ENOTDIR)
+				err = errno;
+		}
+		if (!colon)
+			break;
+		p = colon + 1;
+	}
+	errno = err;
+	err_sys(e, "exec %s", file);
+}
+
+static _Noreturn void container_main(const struct launch *l)
+{
+	err_t e;
+	if (reset_process(l, &e) < 0 || rootfs_setup(l->spec, l->rootfs, l->bundle, &e) < 0 ||
+	    set_identity(l->spec, &e) < 0)
+		child_exit(l, RT_EXIT_SETUP, &e);
+	close_fds_except(l->report);
+	exec_command(l->spec, &e);
+	child_exit(l, errno == ENOENT ? RT_EXIT_NOTFOUND : RT_EXIT_CANNOT, &e);
+}
+
+/* A raw clone with fork semantics: with CLONE_NEWPID the child is PID 1 of
+ * a new pid namespace. A mount namespace is always new, since the
+ * container's pivot_root must not move init's root. */
+static pid_t clone_container(const struct launch *l)
+{
+	unsigned long flags = (unsigned long)(l->spec->clone_flags | CLONE_NEWNS) | SIGCHLD;
+	pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+	if (pid == 0)
+		container_main(l);
+	return pid;
+}
+
+/* Joining a namespace with setns would move init itself into it, so a
+ * short-lived helper joins and clones the container, which then is
+ * reparented to init (PID 1, or a subreaper in host mode). */
+static pid_t clone_via_helper(const struct launch *l, err_t *e)
+{
+	int fds[2];
+	pid_t pid = -1;
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return err_sys(e, "pipe");
+	pid_t helper = fork();
+	if (helper < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return err_sys(e, "fork");
+	}
+	if (helper == 0) {
+		err_t ce;
+		const struct spec *s = l->spec;
+		for (size_t i = 0; i < s->nns; i++) {
+			if (l->ns_fds[i] >= 0 && setns(l->ns_fds[i], s->ns[i].flag) < 0) {
+				err_sys(&ce, "join %s namespace %s", s->ns[i].type, s->ns[i].path);
+				child_exit(l, RT_EXIT_SETUP, &ce);
+			}
+		}
+		pid = clone_container(l);
+		if (pid < 0) {
+			err_sys(&ce, "clone");
+			child_exit(l, RT_EXIT_SETUP, &ce);
+		}
+		write_all(fds[1], &pid, sizeof(pid));
+		_exit(0);
+	}
+	close(fds[1]);
+	ssize_t n;
+	do
+		n = read(fds[0], &pid, sizeof(pid));
+	while (n < 0 && errno == EINTR);
+	close(fds[0]);
+	while (waitpid(helper, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(pid))
+		return -1; /* the helper explained why through the report pipe */
+	return pid;
+}
+
+static int prepare_host(const char *bundle, const char *name, err_t *e)
+{
+	char path[PATH_MAX], *text = NULL;
+	size_t len;
+	struct runtime_extra rx;
+	if (path_fmt(path, sizeof(path), "%s/runtime.json", bundle) < 0)
+		return err_sys(e, "%s", bundle);
+	if (access(path, F_OK) < 0)
+		return 0;
+	if (read_file(path, JSON_MAX_SIZE, &text, &len, e) < 0)
+		return -1;
+	int r = runtime_extra_parse(&rx, text, len, e);
+	free(text);
+	if (r < 0) {
+		runtime_extra_free(&rx);
+		return err_prefix(e, "runtime.json");
+	}
+	for (size_t i = 0; i < rx.nmkdir && r == 0; i++)
+		r = mkdir_p(rx.mkdir[i], 0755, e);
+	if (r == 0 && rx.ignored[0])
+		log_msg("%s: runtime.json: ignoring %s (not supported yet)", name, rx.ignored);
+	runtime_extra_free(&rx);
+	return r < 0 ? err_prefix(e, "runtime.json") : 0;
+}
+
+static int load_spec(const char *bundle, struct spec *s, err_t *e)
+{
+	char path[PATH_MAX], *text = NULL;
+	size_t len;
+	if (path_fmt(path, sizeof(path), "%s/config.json", bundle) < 0)
+		return err_sys(e, "%s", bundle);
+	if (read_file(path, JSON_MAX_SIZE, &text, &len, e) < 0)
+		return -1;
+	int r = spec_parse(s, text, len, e);
+	free(text);
+	return r < 0 ? err_prefix(e, "config.json") : 0;
+}
+
+static void close_launch(struct launch *l)
+{
+	for (size_t i = 0; i < SPEC_MAX_NS; i++)
+		close_fdp(&l->ns_fds[i]);
+	close_fdp(&l->report);
+	close_fdp(&l->out);
+	close_fdp(&l->in);
+}
+
+int runtime_start(const char *bundle, const struct rt_options *o, struct rt_process *p, err_t *e)
+{
+	struct spec s = { 0 };
+	struct launch l = { .spec = &s, .bundle = bundle, .report = -1, .out = -1, .in = -1 };
+	autoclose int report_r = -1;
+	char raw[PATH_MAX];
+	bool joins = false;
+	int r = -1;
+
+	for (size_t i = 0; i < SPEC_MAX_NS; i++)
+		l.ns_fds[i] = -1;
+	p->pid = -1;
+	p->output = -1;
+	p->error[0] = '\0';
+
+	if (load_spec(bundle, &s, e) < 0)
+		goto out;
+	if (prepare_host(bundle, o->name, e) < 0)
+		goto out;
+	if (s.hostname && !(s.clone_flags & CLONE_NEWUTS))
+		log_msg("%s: hostname %s ignored: no new uts namespace", o->name, s.hostname);
+
+	int fit = s.root_path[0] == '/' ? path_fmt(raw, sizeof(raw), "%s", s.root_path)
+					: path_fmt(raw, sizeof(raw), "%s/%s", bundle, s.root_path);
+	if (fit < 0 || !realpath(raw, l.rootfs)) {
+		err_sys(e, "root %s", raw);
+		goto out;
+	}
+
+	for (size_t i = 0; i < s.nns; i++) {
+		if (!s.ns[i].path)
+			continue;
+		joins = true;
+		l.ns_fds[i] = open(s.ns[i].path, O_RDONLY | O_CLOEXEC);
+		if (l.ns_fds[i] < 0) {
+			err_sys(e, "%s namespace %s", s.ns[i].type, s.ns[i].path);
+			goto out;
+		}
+	}
+
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		err_sys(e, "pipe");
+		goto out;
+	}
+	report_r = fds[0];
+	l.report = fds[1];
+	if (!o->passthrough) {
+		if (pipe2(fds, O_CLOEXEC) < 0) {
+			err_sys(e, "pipe");
+			goto out;
+		}
+		p->output = fds[0];
+		l.out = fds[1];
+		if ((l.in = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+			err_sys(e, "open /dev/null");
+			goto out;
+		}
+	}
+
+	p->pid = joins ? clone_via_helper(&l, e) : clone_container(&l);
+	if (p->pid < 0 && !joins)
+		err_sys(e, "clone");
+	/* Our copies of the write ends must go, or the reads below and the
+	 * output relay would never see end-of-file. */
+	close_launch(&l);
+
+	/* End-of-file with nothing said means exec closed the pipe: started. */
+	size_t used = 0;
+	for (;;) {
+		ssize_t n = read(report_r, p->error + used, sizeof(p->error) - 1 - used);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		used += (size_t)n;
+		if (used == sizeof(p->error) - 1)
+			break;
+	}
+	p->error[used] = '\0';
+	if (p->pid < 0) {
+		/* The helper, if it got as far as joining, said what failed. */
+		if (p->error[0])
+			err_set(e, "%s", p->error);
+		goto out;
+	}
+	r = 0;
+out:
+	close_launch(&l);
+	if (r < 0) {
+		close_fdp(&p->output);
+		p->output = -1;
+	}
+	spec_free(&s);
+	return r;
+}
