@@ -66,6 +66,6 @@ cp "$root/boot/vmlinuz-$version" "$work/kernel"
 find "$root" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
 cp "$work/kernel" "$root/kernel"
 chmod 0644 "$root/kernel"
-(cd "$stage" && find lib -print0 | LC_ALL=C sort -z | tar --null -T - --no-recursion \
-  --format=gnu --mtime="@$epoch" --owner=0 --group=0 --numeric-owner -cf "$root/kernel.tar")
+(cd "$stage" && find lib -print0 | LC_ALL=C sort -z | tar --format=gnu --mtime="@$epoch" \
+  --owner=0 --group=0 --numeric-owner --no-recursion --null -T - -cf "$root/kernel.tar")
 echo "kernel $version: $(wc -l < "$closure") modules, kernel.tar $(wc -c < "$root/kernel.tar") bytes" >&2

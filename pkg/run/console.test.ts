@@ -29,3 +29,12 @@ t.test('escape sequences and carriage returns are stripped', async (t) => {
   t.ok(m.done)
   t.equal(m.transcript, 'login ok')
 })
+
+t.test('prompts without a newline match when asked to', async (t) => {
+  const strict = new ConsoleMatcher(['/ # '])
+  t.notOk(strict.push('welcome\n/ # '))
+  const prompt = new ConsoleMatcher(['/ # ', 'done'], { matchPartial: true })
+  t.notOk(prompt.push('welcome\n/ # '))
+  t.same(prompt.result().seen, ['/ # '])
+  t.ok(prompt.push('echo done\ndone\n'))
+})

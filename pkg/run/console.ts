@@ -17,8 +17,15 @@ export class ConsoleMatcher {
   private readonly lines: string[] = []
   private readonly waiters: Array<() => void> = []
 
-  constructor(expected: readonly (string | RegExp)[]) {
+  private readonly matchPartial: boolean
+
+  /**
+   * With `matchPartial`, the unfinished last line counts too: for prompts,
+   * which end without a newline.
+   */
+  constructor(expected: readonly (string | RegExp)[], options: { matchPartial?: boolean } = {}) {
     this.expected = expected
+    this.matchPartial = options.matchPartial === true
   }
 
   /** Feeds console output; returns true once every expected line has been seen. */
@@ -27,6 +34,7 @@ export class ConsoleMatcher {
     const parts = this.partial.split(/\r?\n/)
     this.partial = parts.pop() ?? ''
     for (const raw of parts) this.consider(raw)
+    if (this.matchPartial && this.partial !== '' && this.matches(this.clean(this.partial))) this.advance()
     return this.done
   }
 
@@ -57,15 +65,25 @@ export class ConsoleMatcher {
     return new Promise((resolve) => this.waiters.push(resolve))
   }
 
-  private consider(raw: string): void {
+  private clean(raw: string): string {
     // eslint-disable-next-line no-control-regex
-    const line = raw.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/[\x00-\x08\x0b-\x1f]/g, '')
-    this.lines.push(line)
+    return raw.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/[\x00-\x08\x0b-\x1f]/g, '')
+  }
+
+  private matches(line: string): boolean {
     const want = this.expected[this.next]
-    if (want === undefined) return
-    if (typeof want === 'string' ? line.includes(want) : want.test(line)) {
-      this.next++
-      if (this.done) for (const w of this.waiters.splice(0)) w()
-    }
+    if (want === undefined) return false
+    return typeof want === 'string' ? line.includes(want) : want.test(line)
+  }
+
+  private advance(): void {
+    this.next++
+    if (this.done) for (const w of this.waiters.splice(0)) w()
+  }
+
+  private consider(raw: string): void {
+    const line = this.clean(raw)
+    this.lines.push(line)
+    if (this.matches(line)) this.advance()
   }
 }

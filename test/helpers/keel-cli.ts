@@ -46,15 +46,34 @@ export interface BootResult {
  * `expect` (in order), with a hard deadline after which keel (and with it
  * QEMU) is killed.
  */
-export function bootAndWatch(prefix: string, expect: readonly (string | RegExp)[], options: { timeoutMs: number; args?: string[] }): Promise<BootResult> {
+export interface ConsoleStep {
+  /** When the console shows this (after the previous step's), type `send`. */
+  when: string | RegExp
+  send: string
+}
+
+export function bootAndWatch(
+  prefix: string, expect: readonly (string | RegExp)[],
+  options: { timeoutMs: number; args?: string[]; script?: ConsoleStep[]; onStart?: (child: ChildProcess) => void },
+): Promise<BootResult> {
   return new Promise((resolve, reject) => {
     const matcher = new ConsoleMatcher(expect)
+    const steps = [...(options.script ?? [])]
+    const stepMatcher = steps.length > 0 ? new ConsoleMatcher(steps.map((s) => s.when), { matchPartial: true }) : undefined
+    let stepsDone = 0
     const child: ChildProcess = spawn(process.execPath, [keelBin, 'run', 'qemu', '--no-reboot', ...(options.args ?? []), prefix], {
-      cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: repoRoot, stdio: [steps.length > 0 ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     })
+    options.onStart?.(child)
     let stderr = ''
     let timedOut = false
-    child.stdout!.on('data', (d: Buffer) => { matcher.push(d) })
+    child.stdout!.on('data', (d: Buffer) => {
+      matcher.push(d)
+      if (!stepMatcher) return
+      stepMatcher.push(d)
+      // Type each step's input once its trigger has appeared, in order.
+      while (stepsDone < stepMatcher.result().seen.length) child.stdin!.write(steps[stepsDone++]!.send)
+    })
     child.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
     const timer = setTimeout(() => {
       timedOut = true
@@ -62,11 +81,17 @@ export function bootAndWatch(prefix: string, expect: readonly (string | RegExp)[
       setTimeout(() => child.kill('SIGKILL'), 5000).unref()
     }, options.timeoutMs)
     child.on('error', reject)
-    child.on('close', (code) => {
+    // Wait for keel to exit, then briefly for the rest of its output: a
+    // stray QEMU holding the pipe open must not hang the test.
+    child.on('exit', (code) => {
       clearTimeout(timer)
-      matcher.end()
-      const r = matcher.result()
-      resolve({ ok: r.ok, missing: r.missing, code, timedOut, console: matcher.transcript, stderr })
+      const finish = (): void => {
+        matcher.end()
+        const r = matcher.result()
+        resolve({ ok: r.ok, missing: r.missing, code, timedOut, console: matcher.transcript, stderr })
+      }
+      const grace = setTimeout(finish, 2000)
+      child.once('close', () => { clearTimeout(grace); finish() })
     })
   })
 }
