@@ -3,7 +3,8 @@ import { mkdir } from 'node:fs/promises'
 import { basename, resolve } from 'node:path'
 import { assembleTree, treeToTar } from '../../pkg/assemble/index.js'
 import { UserError, withAction } from '../../pkg/errors/index.js'
-import { mergeManifests, readManifestFile } from '../../pkg/manifest/index.js'
+import { stringify as toYaml } from 'yaml'
+import { loadManifests, manifestData } from '../../pkg/manifest/index.js'
 import { outputFormats } from '../../pkg/output/index.js'
 import { resolveImages } from '../../pkg/resolve/index.js'
 import { parseCommandArgs } from './args.js'
@@ -21,6 +22,7 @@ options:
                        formats: ${Object.keys(outputFormats).join(', ')}
       --mirror URL     Debian archive for package builds (default: the host's apt sources)
       --suite SUITE    Debian suite with --mirror (default: the host's release)
+      --dry-run        check and merge the manifests, print the result, build nothing
   -v, --verbose        show package build steps as they run
 `
 
@@ -32,6 +34,7 @@ export async function buildCommand(io: CliIO, args: string[]): Promise<number> {
     mirror: { type: 'string' },
     suite: { type: 'string' },
     verbose: { type: 'boolean', short: 'v' },
+    'dry-run': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   }, buildUsage)
   if (values.help) {
@@ -48,11 +51,13 @@ export async function buildCommand(io: CliIO, args: string[]): Promise<number> {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw new UserError(`--name ${JSON.stringify(name)}: use letters, digits, ".", "_" and "-"`)
   const outDir = resolve(io.cwd, values.output ?? '.')
 
-  const manifests = []
-  for (const file of positionals) {
-    manifests.push(await readManifestFile(file === '-' ? '-' : resolve(io.cwd, file), io.readStdin))
+  // Every problem in every manifest is reported before any work is done.
+  const manifest = await loadManifests(positionals, io.readStdin, io.cwd)
+  for (const w of manifest.warnings) io.log.warn(w)
+  if (values['dry-run']) {
+    io.stdout.write(toYaml(manifestData(manifest), { lineWidth: 0 }))
+    return 0
   }
-  const manifest = mergeManifests(manifests)
   const ctx = await createBuildContext(io, { mirror: values.mirror, suite: values.suite, verbose: values.verbose })
   const images = await resolveImages(manifest, ctx)
   const tree = await withAction('assembling the root filesystem', () => assembleTree({ manifest, images }))

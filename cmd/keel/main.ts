@@ -7,6 +7,7 @@ import { buildCommand, buildUsage } from './build.js'
 import { UsageError, type CliIO } from './io.js'
 import { pkgCommand } from './pkg.js'
 import { runCommand } from './run.js'
+import { validateCommand } from './validate.js'
 
 export const exitCodes = { ok: 0, failure: 1, usage: 2, tool: 3, internal: 70 } as const
 
@@ -16,6 +17,7 @@ Builds minimal, container-native OS images from a LinuxKit-style manifest.
 
 commands:
   build      build an image from manifests          (keel build --help)
+  validate   check manifests, offline               (keel validate --help)
   run        boot an image                          (keel run --help)
   pkg        build package folders into images      (keel pkg --help)
   version    print keel's version
@@ -25,6 +27,7 @@ type Command = (io: CliIO, args: string[]) => Promise<number>
 
 const commands: Record<string, Command> = {
   build: buildCommand,
+  validate: validateCommand,
   run: runCommand,
   pkg: pkgCommand,
   version: async (io) => {

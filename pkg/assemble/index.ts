@@ -1,4 +1,3 @@
-export * from './capabilities.js'
 export * from './oci-config.js'
 export * from './image-files.js'
 export * from './assemble.js'

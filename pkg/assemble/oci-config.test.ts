@@ -90,5 +90,17 @@ t.test('readonly, tmpfs, mounts, ids by name, rlimits, sysctl and the runtime se
 
 t.test('a broken label is reported with the image', async (t) => {
   const img = image({ Labels: { 'org.mobyproject.config': '{not json' } })
-  t.throws(() => generateConfig({ name: 'a', image: 'x', command: ['/a'] }, img, ids, 'services[0] a (x)'), /services\[0\] a \(x\): label org\.mobyproject\.config is not valid/)
+  t.throws(() => generateConfig({ name: 'a', image: 'x', command: ['/a'] }, img, ids, 'services[0] a (x)'), /services\[0\] a \(x\): label org\.mobyproject\.config: not valid JSON/)
+})
+
+t.test('a label is checked against the per-image schema, naming the field', async (t) => {
+  const where = 'image linuxkit/x:1 (sha256:abc)'
+  const gen = (label: object): unknown => generateConfig({ name: 'a', image: 'x', command: ['/a'] }, labelled(label), ids, where)
+  t.throws(() => gen({ capabilites: ['CAP_KILL'] }), { message: 'image linuxkit/x:1 (sha256:abc): label org.mobyproject.config: capabilites: unknown field; did you mean "capabilities"?' })
+  t.throws(() => gen({ name: 'sneaky' }), /"name" cannot be set in a label/)
+  t.throws(() => gen({ binds: '/a:/b' }), /binds: must be a list/)
+  t.throws(() => gen({ binds: ['/a'] }), /binds\[0\]: bind "\/a" needs "source:destination\[:options\]"/)
+  t.throws(() => gen({ pid: 'sideways' }), /pid: must be "host", "root", "new" or the absolute path/)
+  t.throws(() => gen([1, 2]), /must be a JSON object/)
+  t.doesNotThrow(() => gen({ capabilities: ['CAP_KILL'], binds: ['/a:/b'], runtime: { mkdir: ['/x'] } }))
 })

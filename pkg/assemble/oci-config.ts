@@ -3,10 +3,11 @@
 // the manifest, else the image's org.mobyproject.config label, else (command,
 // env, cwd only) the image config, else a default. `capabilities` and `binds`
 // replace; `capabilities.add` and `binds.add` add to the label's list.
+import { parse as parseYaml } from 'yaml'
 import { UserError } from '../errors/index.js'
 import type { ImageEntry } from '../manifest/index.js'
 import { mobyConfigLabel, type ImageConfig, type RuntimeMount, type RuntimeNamespace, type RuntimeSpec } from '../oci/index.js'
-import { allCapabilities, canonicalCapability } from './capabilities.js'
+import { allCapabilities, canonicalCapability, checkImageFields, labelSchemaProblems, parseRlimit, type Problem, type Rlimit } from '../manifest/index.js'
 
 export const ociVersion = '1.0.2'
 
@@ -27,17 +28,31 @@ export interface GeneratedConfig {
 
 type Fields = Record<string, unknown>
 
-/** Parses an image's org.mobyproject.config label, if any. */
+/**
+ * Parses and checks an image's org.mobyproject.config label, if any, as
+ * LinuxKit does: JSON (YAML accepted), the per-image fields only, no name or
+ * image. Problems name the image (`where`) and the field.
+ */
 export function labelDefaults(config: ImageConfig, where: string): Fields {
   const raw = config.config?.Labels?.[mobyConfigLabel]
   if (raw === undefined || raw === '') return {}
+  const fail = (msg: string): never => { throw new UserError(`${where}: label ${mobyConfigLabel}: ${msg}`) }
+  let parsed: unknown
   try {
-    const parsed: unknown = JSON.parse(raw)
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object')
-    return parsed as Fields
+    parsed = parseYaml(raw, { maxAliasCount: 100 })
   } catch (err) {
-    throw new UserError(`${where}: label ${mobyConfigLabel} is not valid: ${(err as Error).message}`)
+    fail(`not valid JSON: ${(err as Error).message.split('\n')[0]}`)
   }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) fail('must be a JSON object')
+  const label = parsed as Fields
+  for (const key of ['name', 'image']) if (key in label) fail(`"${key}" cannot be set in a label`)
+  const problems: Problem[] = []
+  const at = (path: ReadonlyArray<string | number>, message: string): Problem =>
+    ({ file: where, line: 0, col: 0, path: path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '['), message })
+  problems.push(...labelSchemaProblems(label, at))
+  if (problems.length === 0) checkImageFields(label, [], (path, message) => { problems.push(at(path, message)) })
+  if (problems.length > 0) fail(problems.map((p) => `${p.path || '(top)'}: ${p.message}`).join('; '))
+  return label
 }
 
 /**
@@ -205,28 +220,13 @@ function numericId(v: unknown, idMap: ReadonlyMap<string, number>, where: string
   throw new UserError(`${where}: ${field} ${JSON.stringify(v)} is neither a number nor the name of a container in this manifest`)
 }
 
-const rlimitNames = new Set(['CPU', 'FSIZE', 'DATA', 'STACK', 'CORE', 'RSS', 'NPROC', 'NOFILE', 'MEMLOCK', 'AS', 'LOCKS', 'SIGPENDING', 'MSGQUEUE', 'NICE', 'RTPRIO', 'RTTIME'].map((n) => `RLIMIT_${n}`))
-/** RLIM_INFINITY: 2^64-1, beyond a JS number's precision, so a bigint. */
-const unlimited = 18446744073709551615n
-
-function rlimitsOf(list: string[] | undefined, where: string): { rlimits?: Array<{ type: string; soft: number | bigint; hard: number | bigint }> } {
+function rlimitsOf(list: string[] | undefined, where: string): { rlimits?: Rlimit[] } {
   if (!list || list.length === 0) return {}
-  const parseLimit = (s: string, r: string): number | bigint => {
-    const t = s.trim().toLowerCase()
-    if (t === 'unlimited') return unlimited
-    if (!/^[0-9]+$/.test(t)) throw new UserError(`${where}: rlimit ${JSON.stringify(r)}: ${JSON.stringify(s)} is not a number`)
-    const n = BigInt(t)
-    if (n > unlimited) throw new UserError(`${where}: rlimit ${JSON.stringify(r)}: ${s} is larger than 2^64-1`)
-    return n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n
-  }
   return {
     rlimits: list.map((r) => {
-      const parts = r.split(',')
-      if (parts.length !== 3) throw new UserError(`${where}: rlimit ${JSON.stringify(r)} must be "name,soft,hard"`)
-      let type = parts[0]!.trim().toUpperCase()
-      if (!type.startsWith('RLIMIT_')) type = `RLIMIT_${type}`
-      if (!rlimitNames.has(type)) throw new UserError(`${where}: unknown rlimit ${JSON.stringify(parts[0])}`)
-      return { type, soft: parseLimit(parts[1]!, r), hard: parseLimit(parts[2]!, r) }
+      const parsed = parseRlimit(r)
+      if (typeof parsed === 'string') throw new UserError(`${where}: ${parsed}`)
+      return parsed
     }),
   }
 }

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { mergeManifests, parseManifest } from './parse.js'
+import { dropStrayBlockComments, loadYaml } from './yaml.js'
 
 const good = `kernel:
   image: linuxkit/kernel:6.6
@@ -27,7 +28,7 @@ t.test('a good manifest parses, with @pkg: paths made absolute', async (t) => {
   t.same(m.origins.get('services[0]'), { file: 'm.yml', line: 12, col: 12, path: 'services[0].image' })
 })
 
-t.test('every problem is reported at once with file:line:col and path', async (t) => {
+t.test('every problem is reported at once, schema and semantic checks alike', async (t) => {
   const bad = `kernel:
   imgae: x
 init: nope
@@ -41,17 +42,33 @@ services:
 onbot: []
 `
   const err = t.throws(() => parseManifest(bad, 'bad.yml', '/x')) as Error
-  const lines = err.message.split('\n')
-  t.match(lines, [
-    /^bad\.yml:2:3: kernel\.imgae: unknown field; did you mean "image"\?$/,
-    /^bad\.yml:3:7: init: must be a list/,
-    /^bad\.yml:5:5: services\[0\]: missing required field "image"$/,
-    /^bad\.yml:6:5: services\[1\]: missing required field "name"$/,
-    /^bad\.yml:7:11: services\[2\]\.name: duplicate name "a" in services$/,
-    /^bad\.yml:9:11: services\[3\]\.name: duplicate name "a" in services$/,
-    /^bad\.yml:11:1: onbot: unknown field; did you mean "onboot"\?$/,
+  t.same(err.message.split('\n'), [
+    'bad.yml:2:3: kernel.imgae: unknown field; did you mean "image"?',
+    'bad.yml:3:7: init: must be a list',
+    'bad.yml:5:5: services[0]: missing required field "image"',
+    'bad.yml:6:5: services[1]: missing required field "name"',
+    'bad.yml:11:1: onbot: unknown field; did you mean "onboot"?',
   ])
-  t.equal(lines.length, 7)
+  const dup = t.throws(() => parseManifest('services:\n  - name: a\n    image: c\n  - name: a\n    image: d\n', 'd.yml', '/x')) as Error
+  t.equal(dup.message, 'd.yml:4:11: services[1].name: duplicate service name "a" (first at d.yml:2)')
+})
+
+t.test('onboot names may repeat, as in LinuxKit (each gets its own NNN- folder)', async (t) => {
+  const m = parseManifest('onboot:\n  - name: a\n    image: x\n  - name: a\n    image: y\n', 'o.yml', '/')
+  t.equal(m.onboot.length, 2)
+})
+
+t.test('a stray comment inside a block scalar is dropped only when the YAML is otherwise invalid', async (t) => {
+  const broken = 'files:\n  - path: a\n    contents: |\n# dropped\n      kept\n'
+  t.same(dropStrayBlockComments(broken), { text: 'files:\n  - path: a\n    contents: |\n      kept\n', removed: [4] })
+  const m = parseManifest(broken, 'b.yml', '/')
+  t.equal(m.files[0]?.contents, 'kept\n')
+  t.match(m.warnings[0], /^b\.yml:4:1: a comment line less indented/)
+  const later = t.throws(() => parseManifest(`${broken}  - path: x\n    contents: y\n    mode: bad\n`, 'b.yml', '/')) as Error
+  t.match(later.message, /^b\.yml:8:11: files\[1\]\.mode: /, 'positions after the dropped line are those of the file as written')
+  const fine = loadYaml('a: |\n  x\n# c\nb: 1\n', 'f.yml')
+  t.same(fine.data, { a: 'x\n', b: 1 })
+  t.same(fine.warnings, [], 'valid YAML is never rewritten')
 })
 
 t.test('YAML syntax errors name the place', async (t) => {
@@ -86,5 +103,5 @@ t.test('merging: kernel fields replaced by later non-empty ones, lists concatena
   t.same(m.services.map((s) => s.name), ['getty', 'sshd'])
   t.equal(m.origins.get('services[1]')?.file, 'b.yml')
   const dup = parseManifest('services:\n  - name: getty\n    image: x\n', 'c.yml', '/w')
-  t.throws(() => mergeManifests([a, dup]), /c\.yml:3:12: services: duplicate name "getty" \(first at a\.yml:12\)/)
+  t.throws(() => mergeManifests([a, dup]), /c\.yml:2:11: services\[0\]\.name: duplicate service name "getty" \(first at a\.yml:11\)/)
 })

@@ -1,11 +1,18 @@
 // The typed form of a LinuxKit-compatible manifest.
+import type { YamlPath, YamlSource } from './yaml.js'
 
-/** Where a value came from, for error messages: file and YAML path. */
+/** Where a value came from, for error messages: file, position and YAML path. */
 export interface Origin {
   file: string
   line: number
   col: number
   path: string
+}
+
+/** Where an entry sits in its file, so later checks can point into it. */
+export interface Place {
+  src: YamlSource
+  path: YamlPath
 }
 
 export interface KernelSpec {
@@ -18,6 +25,12 @@ export interface KernelSpec {
   ucode?: string
 }
 
+/** keel's own additions to an entry (the `keel:` key). */
+export interface KeelEntryOptions {
+  restart?: 'always' | 'on-failure' | 'never'
+  after?: string[]
+}
+
 /**
  * One onboot, onshutdown or service entry. Only `name` and `image` are
  * required; the other fields follow LinuxKit's per-image schema and are kept
@@ -26,6 +39,7 @@ export interface KernelSpec {
 export interface ImageEntry {
   name: string
   image: string
+  keel?: KeelEntryOptions
   [field: string]: unknown
 }
 
@@ -46,7 +60,7 @@ export interface VolumeEntry {
   name: string
   image?: string
   readonly?: boolean
-  format?: string
+  format?: 'oci' | 'filesystem'
   platforms?: string[]
 }
 
@@ -60,9 +74,13 @@ export interface Manifest {
   volumes: VolumeEntry[]
   /**
    * Where each image string came from, keyed by its place in the merged
-   * manifest: "kernel", "init[0]", "services[2]" and so on.
+   * manifest: "kernel", "init[0]", "services[2]", "volumes[0]" and so on.
    */
   origins: Map<string, Origin>
+  /** Where each entry is, keyed like `origins` ("services[2]", "files[0]", ...). */
+  places: Map<string, Place>
+  /** Things accepted but ignored (trust:), for the CLI to print. */
+  warnings: string[]
 }
 
 export type Section = 'onboot' | 'onshutdown' | 'services'

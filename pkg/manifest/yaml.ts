@@ -16,6 +16,8 @@ export interface Problem {
 export interface YamlSource {
   file: string
   data: unknown
+  /** Things keel accepted that a strict YAML parser would not. */
+  warnings: string[]
   /** Where the value at `path` starts (or its nearest existing parent). */
   positionOf(path: YamlPath, key?: boolean): { line: number; col: number }
   /** A problem located at `path`. */
@@ -33,22 +35,44 @@ export function loadYaml(text: string, file: string): YamlSource {
   if (text.length > limits.maxBytes) {
     throw new UserError(`${file}: ${text.length} bytes is larger than the ${limits.maxBytes}-byte limit for a YAML file`)
   }
-  const lineCounter = new LineCounter()
-  const doc: Document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true })
-  const syntax = [...doc.errors, ...doc.warnings.filter((w) => w.code !== 'TAG_RESOLVE_FAILED')]
-  if (syntax.length > 0) {
-    const lines = syntax.map((e) => {
-      const pos = lineCounter.linePos(e.pos[0])
+  let parsed = parseText(text)
+  let removed: number[] = []
+  const warnings: string[] = []
+  if (parsed.errors.length > 0) {
+    // One leniency, tried only when the text is not valid YAML as it is.
+    const lenient = dropStrayBlockComments(text)
+    if (lenient.removed.length > 0) {
+      const retry = parseText(lenient.text)
+      if (retry.errors.length === 0) {
+        parsed = retry
+        removed = lenient.removed
+        for (const line of removed) {
+          warnings.push(`${file}:${line}:1: a comment line less indented than the block scalar around it ends the block in YAML; keel reads it as a comment inside the block`)
+        }
+      }
+    }
+  }
+  const { doc, lineCounter } = parsed
+  // Positions in the parsed text → positions in the file the user has.
+  const linePos = (offset: number): { line: number; col: number } => {
+    const pos = lineCounter.linePos(offset)
+    let line = pos.line
+    for (const r of removed) if (r <= line) line++
+    return { line, col: pos.col }
+  }
+  if (parsed.errors.length > 0) {
+    const lines = parsed.errors.map((e) => {
+      const pos = linePos(e.pos[0])
       return `${file}:${pos.line}:${pos.col}: ${e.message.split('\n')[0]}`
     })
     throw new UserError(lines.join('\n'))
   }
-  checkDepth(doc.contents as Node | null, file, lineCounter)
+  checkDepth(doc.contents as Node | null, file, linePos)
   let data: unknown
   try {
     data = doc.toJS({ maxAliasCount: limits.maxAliasCount })
   } catch (err) {
-    throw new UserError(`${file}: ${(err as Error).message} (aliases are limited to protect against alias bombs)`)
+    throw new UserError(`${file}: too many alias expansions (an alias bomb?): YAML aliases may expand at most ${limits.maxAliasCount} times each`, { cause: err })
   }
   const positionOf = (path: YamlPath, key = false): { line: number; col: number } => {
     let node: unknown = doc.contents
@@ -72,11 +96,12 @@ export function loadYaml(text: string, file: string): YamlSource {
     const target = (key && keyNode) || best
     const range = (target as { range?: [number, number, number] } | null)?.range
     if (!range) return { line: 1, col: 1 }
-    return lineCounter.linePos(range[0])
+    return linePos(range[0])
   }
   return {
     file,
     data,
+    warnings,
     positionOf,
     problem(path, message, atKey = false) {
       const pos = positionOf(path, atKey)
@@ -85,13 +110,62 @@ export function loadYaml(text: string, file: string): YamlSource {
   }
 }
 
-function checkDepth(root: Node | null, file: string, lineCounter: LineCounter): void {
+function parseText(text: string): { doc: Document; lineCounter: LineCounter; errors: Array<{ pos: [number, number]; message: string }> } {
+  const lineCounter = new LineCounter()
+  const doc: Document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true })
+  const errors = [...doc.errors, ...doc.warnings.filter((w) => w.code !== 'TAG_RESOLVE_FAILED')]
+  return { doc, lineCounter, errors }
+}
+
+/**
+ * LinuxKit's own examples contain a commented-out line at column 0 inside a
+ * block scalar (examples/static-ip.yml): in YAML that comment ends the block
+ * and the lines after it are an error. This drops such comment lines — a
+ * comment less indented than the block it sits in, followed by more of the
+ * block — and returns the 1-based numbers of the lines dropped.
+ */
+export function dropStrayBlockComments(text: string): { text: string; removed: number[] } {
+  const lines = text.split('\n')
+  const indentOf = (l: string): number => l.length - l.trimStart().length
+  const blank = (l: string): boolean => l.trim() === ''
+  const comment = (l: string): boolean => l.trimStart().startsWith('#')
+  const removed: number[] = []
+  for (let i = 0; i < lines.length; i++) {
+    const header = lines[i]!
+    if (!/(^|[:\s-])[|>][0-9+-]*\s*(#.*)?$/.test(header) || comment(header)) continue
+    const parentIndent = indentOf(header)
+    let contentIndent: number | undefined
+    let j = i + 1
+    for (; j < lines.length; j++) {
+      const l = lines[j]!
+      if (blank(l)) continue
+      const ind = indentOf(l)
+      if (contentIndent !== undefined && ind >= contentIndent) continue
+      if (contentIndent === undefined && ind > parentIndent && !comment(l)) { contentIndent = ind; continue }
+      if (!comment(l)) break
+      // A comment below the block's indentation: stray only if the block goes on after it.
+      let k = j + 1
+      while (k < lines.length && (blank(lines[k]!) || (comment(lines[k]!) && indentOf(lines[k]!) < (contentIndent ?? parentIndent + 1)))) k++
+      const next = lines[k]
+      const goesOn = next !== undefined && indentOf(next) > parentIndent && (contentIndent === undefined || indentOf(next) >= contentIndent)
+      if (!goesOn) break
+      for (let c = j; c < k; c++) if (!blank(lines[c]!)) removed.push(c + 1)
+      j = k - 1
+    }
+    i = j - 1
+  }
+  if (removed.length === 0) return { text, removed }
+  const drop = new Set(removed)
+  return { text: lines.filter((_, idx) => !drop.has(idx + 1)).join('\n'), removed }
+}
+
+function checkDepth(root: Node | null, file: string, linePos: (offset: number) => { line: number; col: number }): void {
   const stack: Array<[unknown, number]> = [[root, 0]]
   while (stack.length > 0) {
     const [node, depth] = stack.pop()!
     if (depth > limits.maxDepth) {
       const range = (node as { range?: [number] }).range
-      const pos = range ? lineCounter.linePos(range[0]) : { line: 1, col: 1 }
+      const pos = range ? linePos(range[0]) : { line: 1, col: 1 }
       throw new UserError(`${file}:${pos.line}:${pos.col}: nested deeper than ${limits.maxDepth} levels`)
     }
     if (isMap(node)) for (const p of node.items) stack.push([p.value, depth + 1])
@@ -99,11 +173,12 @@ function checkDepth(root: Node | null, file: string, lineCounter: LineCounter): 
   }
 }
 
-/** "services[2].binds" style. */
+/** "services[2].binds" style; keys that are not plain words are quoted: sysctl["net.ipv4.ip_forward"]. */
 export function formatPath(path: YamlPath): string {
   let out = ''
   for (const step of path) {
     if (typeof step === 'number') out += `[${step}]`
+    else if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(step)) out += `[${JSON.stringify(step)}]`
     else out += out === '' ? step : `.${step}`
   }
   return out === '' ? '(top)' : out
