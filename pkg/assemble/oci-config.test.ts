@@ -83,7 +83,10 @@ t.test('readonly, tmpfs, mounts, ids by name, rlimits, sysctl and the runtime se
   t.equal(spec.hostname, 'box')
   t.equal(spec.process.noNewPrivileges, true)
   t.equal(spec.process.oomScoreAdj, -500)
-  t.same(runtime, { mkdir: ['/var/lib/x'] })
+  t.same(runtime, {
+    cgroups: [], mounts: [], mkdir: ['/var/lib/x'], interfaces: [],
+    bindNS: { cgroup: '', ipc: '', mnt: '', net: '', pid: '', user: '', uts: '' }, namespace: '',
+  })
   t.throws(() => generateConfig({ name: 'a', image: 'x', command: ['/a'], uid: 'nobody' }, image(), ids, 'a'), /uid "nobody" is neither/)
   t.throws(() => generateConfig({ name: 'a', image: 'x', command: ['/a'], rlimits: ['bogus,1,2'] }, image(), ids, 'a'), /unknown rlimit/)
 })
@@ -103,4 +106,19 @@ t.test('a label is checked against the per-image schema, naming the field', asyn
   t.throws(() => gen({ pid: 'sideways' }), /pid: must be "host", "root", "new" or the absolute path/)
   t.throws(() => gen([1, 2]), /must be a JSON object/)
   t.doesNotThrow(() => gen({ capabilities: ['CAP_KILL'], binds: ['/a:/b'], runtime: { mkdir: ['/x'] } }))
+})
+
+t.test('runtime: merged field by field with the label, as LinuxKit does', async (t) => {
+  const img = labelled({ runtime: { mkdir: ['/label'], cgroups: ['c1'], bindNS: { net: '/run/netns/l', pid: '/run/pidns/l' } } })
+  const { runtime } = generateConfig({ name: 'a', image: 'x', command: ['/a'], runtime: { mkdir: ['/mine'], bindNS: { net: '/run/netns/m' } } }, img, ids, 'a')
+  t.same(runtime['mkdir'], ['/mine'], 'the manifest replaces a field')
+  t.same(runtime['cgroups'], ['c1'], 'the label fills a field the manifest leaves out')
+  t.same(runtime['bindNS'], { cgroup: '', ipc: '', mnt: '', net: '/run/netns/m', pid: '/run/pidns/l', user: '', uts: '' }, 'bindNS per namespace')
+})
+
+t.test('capabilities.add keeps the label list order, repeats and all, in effective; bounding is sorted and unique', async (t) => {
+  const img = labelled({ capabilities: ['CAP_KILL', 'CAP_CHOWN'] })
+  const caps = generateConfig({ name: 'a', image: 'x', command: ['/a'], 'capabilities.add': ['CAP_KILL'] }, img, ids, 'a').spec.process.capabilities!
+  t.same(caps.effective, ['CAP_KILL', 'CAP_CHOWN', 'CAP_KILL'])
+  t.same(caps.bounding, ['CAP_CHOWN', 'CAP_KILL'])
 })

@@ -155,7 +155,8 @@ export function generateConfig(entry: ImageEntry, image: ImageConfig, idMap: Rea
     : [...capsFrom(listOf(label, 'capabilities')), ...capsFrom(listOf(entry, 'capabilities.add'))]
   const ambient = capsFrom(strings('ambient'))
   const bounding = [...new Set([...caps, ...ambient])].sort()
-  const effective = [...new Set(caps)]
+  // LinuxKit keeps the effective list as given (label list + .add), repeats and all.
+  const effective = caps
 
   const uid = numericId(pick('uid', isId), idMap, where, 'uid')
   const gid = numericId(pick('gid', isId), idMap, where, 'gid')
@@ -190,8 +191,28 @@ export function generateConfig(entry: ImageEntry, image: ImageConfig, idMap: Rea
     },
     ...(pick('annotations', isStringMap) ? { annotations: pick('annotations', isStringMap)! } : {}),
   }
-  const runtime = pick('runtime', isObject) ?? {}
-  return { spec, runtime }
+  return { spec, runtime: mergeRuntime(isObject(label['runtime']) ? label['runtime'] : {}, isObject(entry['runtime']) ? entry['runtime'] : {}) }
+}
+
+/**
+ * LinuxKit's runtime section, field by field: each of cgroups, mounts, mkdir,
+ * interfaces, every bindNS namespace and namespace comes from the manifest,
+ * else the label, else empty; every field is written out.
+ */
+export function mergeRuntime(label: Fields, entry: Fields): Record<string, unknown> {
+  const field = (key: string, empty: unknown): unknown => entry[key] ?? label[key] ?? empty
+  const labelNS = isObject(label['bindNS']) ? label['bindNS'] : {}
+  const entryNS = isObject(entry['bindNS']) ? entry['bindNS'] : {}
+  const bindNS: Record<string, unknown> = {}
+  for (const ns of ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'user', 'uts']) bindNS[ns] = entryNS[ns] ?? labelNS[ns] ?? ''
+  return {
+    cgroups: field('cgroups', []),
+    mounts: field('mounts', []),
+    mkdir: field('mkdir', []),
+    interfaces: field('interfaces', []),
+    bindNS,
+    namespace: field('namespace', ''),
+  }
 }
 
 function defaultMountpoint(type: string): string {
