@@ -5,7 +5,8 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-# command:package pairs for every host tool the build, the boot and the tests use.
+# command:package pairs for every host tool the build, the boot and the tests use
+# (docker-registry, skopeo, umoci and htpasswd are the tests' real peers).
 tools="
 qemu-system-x86_64:qemu-system-x86
 qemu-img:qemu-utils
@@ -17,6 +18,10 @@ cpio:cpio
 depmod:kmod
 xz:xz-utils
 setpriv:util-linux
+docker-registry:docker-registry
+skopeo:skopeo
+umoci:umoci
+htpasswd:apache2-utils
 "
 missing=""
 for pair in $tools; do

@@ -8,7 +8,7 @@ import { loadManifests, manifestData } from '../../pkg/manifest/index.js'
 import { outputFormats } from '../../pkg/output/index.js'
 import { resolveImages } from '../../pkg/resolve/index.js'
 import { parseCommandArgs } from './args.js'
-import { createBuildContext } from './context.js'
+import { createBuildContext, registryOptions, registryUsage } from './context.js'
 import { UsageError, type CliIO } from './io.js'
 
 export const buildUsage = `usage: keel build [options] MANIFEST...
@@ -23,6 +23,8 @@ options:
       --mirror URL     Debian archive for package builds (default: the host's apt sources)
       --suite SUITE    Debian suite with --mirror (default: the host's release)
       --dry-run        check and merge the manifests, print the result, build nothing
+      --pull           pull registry images even when the store has them
+${registryUsage}
   -v, --verbose        show package build steps as they run
 `
 
@@ -35,6 +37,8 @@ export async function buildCommand(io: CliIO, args: string[]): Promise<number> {
     suite: { type: 'string' },
     verbose: { type: 'boolean', short: 'v' },
     'dry-run': { type: 'boolean' },
+    pull: { type: 'boolean' },
+    ...registryOptions,
     help: { type: 'boolean', short: 'h' },
   }, buildUsage)
   if (values.help) {
@@ -58,7 +62,10 @@ export async function buildCommand(io: CliIO, args: string[]): Promise<number> {
     io.stdout.write(toYaml(manifestData(manifest), { lineWidth: 0 }))
     return 0
   }
-  const ctx = await createBuildContext(io, { mirror: values.mirror, suite: values.suite, verbose: values.verbose })
+  const ctx = await createBuildContext(io, {
+    mirror: values.mirror, suite: values.suite, verbose: values.verbose,
+    platform: values.platform, insecureRegistry: values['insecure-registry'], pull: values.pull,
+  })
   const images = await resolveImages(manifest, ctx)
   const tree = await withAction('assembling the root filesystem', () => assembleTree({ manifest, images }))
   await mkdir(outDir, { recursive: true })

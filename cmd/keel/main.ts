@@ -1,9 +1,10 @@
 // The keel command line: a thin main over run(io, args), which maps every
 // error class to a message and an exit code. Only this folder prints.
 import { readFileSync } from 'node:fs'
-import { ExitError, IntegrityError, ToolError, UserError } from '../../pkg/errors/index.js'
+import { ExitError, IntegrityError, NetworkError, ToolError, UserError } from '../../pkg/errors/index.js'
 import { createLogger } from '../../pkg/log/index.js'
 import { buildCommand, buildUsage } from './build.js'
+import { cacheCommand } from './cache.js'
 import { UsageError, type CliIO } from './io.js'
 import { pkgCommand } from './pkg.js'
 import { runCommand } from './run.js'
@@ -20,6 +21,7 @@ commands:
   validate   check manifests, offline               (keel validate --help)
   run        boot an image                          (keel run --help)
   pkg        build package folders into images      (keel pkg --help)
+  cache      the image store: ls, pull, push, rm, clean, verify, export, import
   version    print keel's version
 `
 
@@ -28,6 +30,7 @@ type Command = (io: CliIO, args: string[]) => Promise<number>
 const commands: Record<string, Command> = {
   build: buildCommand,
   validate: validateCommand,
+  cache: cacheCommand,
   run: runCommand,
   pkg: pkgCommand,
   version: async (io) => {
@@ -89,7 +92,7 @@ export function reportError(io: CliIO, err: unknown): number {
     io.stderr.write(`keel: ${err.message}\n\n${err.usage}`)
     return exitCodes.usage
   }
-  if (err instanceof UserError || err instanceof IntegrityError) {
+  if (err instanceof UserError || err instanceof IntegrityError || err instanceof NetworkError) {
     io.stderr.write(`keel: error: ${err.message}\n`)
     if (err instanceof UserError && err.hint) io.stderr.write(`hint: ${err.hint}\n`)
     return exitCodes.failure

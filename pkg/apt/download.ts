@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { mkdir, open, rename, stat, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { IntegrityError, UserError } from '../errors/index.js'
+import { IntegrityError, NetworkError, UserError } from '../errors/index.js'
 import type { Logger } from '../log/index.js'
 
 export interface HttpOptions {
@@ -67,7 +67,7 @@ async function withRetries<T>(url: string, opts: HttpOptions, attempt: (signal: 
       if (timer !== undefined) clearTimeout(timer)
     }
   }
-  throw new Error(`${url}: failed after ${attempts} attempts: ${describe(last)}`, { cause: last })
+  throw new NetworkError(`${url}: failed after ${attempts} attempts: ${describe(last)}`, { cause: last })
 }
 
 function describe(err: unknown): string {

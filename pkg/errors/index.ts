@@ -36,6 +36,14 @@ export class IntegrityError extends Error {
   }
 }
 
+/** A remote service (a registry, the Debian archive) could not be reached or kept failing. */
+export class NetworkError extends Error {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'NetworkError'
+  }
+}
+
 /** A bug in keel. */
 export class InternalError extends Error {
   constructor(message: string, options: { cause?: unknown } = {}) {
@@ -64,6 +72,7 @@ export function wrapError(action: string, err: unknown): Error {
   const message = `${action}: ${errorMessage(err)}`
   if (err instanceof UserError) return new UserError(message, { hint: err.hint, cause: err })
   if (err instanceof IntegrityError) return new IntegrityError(message, { cause: err })
+  if (err instanceof NetworkError) return new NetworkError(message, { cause: err })
   if (err instanceof ToolError) {
     return new ToolError(message, {
       command: err.command,

@@ -84,7 +84,7 @@ export function checkManifest(text: string, file: string, dir: string): { manife
   const image = (path: YamlPath, value: string): string => {
     const why = checkImageString(value)
     if (why) bad(path, why)
-    return value.startsWith(pkgPrefix) ? `${pkgPrefix}${resolve(dir, value.slice(pkgPrefix.length))}` : value
+    return absoluteImagePaths(value, dir)
   }
 
   const k = raw['kernel']
@@ -160,11 +160,29 @@ export function emptyManifest(): Manifest {
   }
 }
 
+/** A transport image string split up: `oci:DIR:ref` → { transport: 'oci:', path: 'DIR', ref: 'ref' }. */
+export function splitTransport(value: string): { transport: (typeof imageTransports)[number]; path: string; ref: string | undefined } | undefined {
+  const transport = imageTransports.find((t) => value.startsWith(t))
+  if (!transport) return undefined
+  // As skopeo does, the path ends at the first ":" (paths with ":" cannot be named).
+  const rest = value.slice(transport.length)
+  const colon = rest.indexOf(':')
+  return colon < 0 ? { transport, path: rest, ref: undefined } : { transport, path: rest.slice(0, colon), ref: rest.slice(colon + 1) }
+}
+
+/** @pkg: and transport paths made absolute, relative to the manifest's folder. */
+export function absoluteImagePaths(value: string, dir: string): string {
+  if (value.startsWith(pkgPrefix)) return `${pkgPrefix}${resolve(dir, value.slice(pkgPrefix.length))}`
+  const t = splitTransport(value)
+  if (t && t.path !== '') return `${t.transport}${resolve(dir, t.path)}${t.ref === undefined ? '' : `:${t.ref}`}`
+  return value
+}
+
 /** Why an image string is not usable, or undefined. */
 export function checkImageString(value: string): string | undefined {
   if (value.startsWith(pkgPrefix)) return value.length > pkgPrefix.length ? undefined : '@pkg: needs the path of a package folder'
-  const transport = imageTransports.find((t) => value.startsWith(t))
-  if (transport) return value.length > transport.length ? undefined : `${transport} needs a path`
+  const t = splitTransport(value)
+  if (t) return t.path === '' ? `${t.transport} needs a path` : t.ref === '' ? `${t.transport}${t.path}: empty reference after ":"` : undefined
   try {
     parseReference(value)
     return undefined

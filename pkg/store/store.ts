@@ -4,15 +4,16 @@
 // under a lock so that two keel processes can share one store.
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises'
+import { lstat, mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { Writable, type Readable } from 'node:stream'
 import { IntegrityError, UserError } from '../errors/index.js'
 import {
-  digestHex, mediaTypes, refNameAnnotation, sha256Digest,
-  type Descriptor, type Digest, type ImageConfig, type ImageIndex, type ImageManifest, type ImageSource,
+  digestHex, isDigest, mediaTypes, refNameAnnotation, sha256Digest,
+  type Descriptor, type Digest, type ImageConfig, type ImageIndex, type ImageManifest, type ImageSource, type Platform,
 } from '../oci/index.js'
+import { imageSourceOf } from './source.js'
 import { tempPathFor, writeFileAtomic } from './atomic.js'
 import { withFileLock } from './lock.js'
 
@@ -63,7 +64,13 @@ export class Store {
   async putBlob(data: string | Uint8Array): Promise<BlobInfo> {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data
     const digest = sha256Digest(bytes)
-    if (!(await this.hasBlob(digest))) await writeFileAtomic(this.blobPath(digest), bytes, 0o444)
+    if (await this.hasBlob(digest)) {
+      // A fresh mtime tells `keel cache clean` the blob is in use again (it spares recent blobs).
+      const now = new Date()
+      await utimes(this.blobPath(digest), now, now).catch(() => undefined)
+    } else {
+      await writeFileAtomic(this.blobPath(digest), bytes, 0o444)
+    }
     return { digest, size: bytes.length }
   }
 
@@ -182,29 +189,128 @@ export class Store {
     return descriptor
   }
 
-  /** Opens a stored image for reading by assembly. */
-  async imageSource(ref: string, platform = { os: 'linux', architecture: 'amd64' }): Promise<ImageSource | undefined> {
+  /** Opens a stored image for reading by assembly (an index resolved to `platform`). */
+  async imageSource(ref: string, platform: Platform = { os: 'linux', architecture: 'amd64' }): Promise<ImageSource | undefined> {
     const top = await this.resolve(ref)
-    if (!top) return undefined
-    const descriptor = await this.selectManifest(top, platform, ref)
-    const manifest = await this.readJson<ImageManifest>(descriptor.digest)
-    if (!manifest.config || !Array.isArray(manifest.layers)) {
-      throw new IntegrityError(`image ${ref} (${descriptor.digest}): manifest has no config or layers`)
+    return top ? imageSourceOf(this, ref, top, platform) : undefined
+  }
+
+  // --- Added for archive import/export and cache maintenance (archive.ts, maintenance.ts). ---
+
+  /** Runs `fn` holding the lock that guards index.json (the one `tag` takes; not re-entrant). */
+  async withIndexLock<T>(fn: () => Promise<T>): Promise<T> {
+    return withFileLock(join(this.root, 'index.json.lock'), fn)
+  }
+
+  /** Names several descriptors at once, in one write of index.json: all land or none. */
+  async tagAll(entries: ReadonlyArray<{ ref: string; descriptor: Descriptor }>): Promise<void> {
+    if (entries.length === 0) return
+    await this.withIndexLock(async () => {
+      const index = await this.readIndex()
+      const names = new Set(entries.map((e) => e.ref))
+      const manifests = index.manifests.filter((m) => !names.has(m.annotations?.[refNameAnnotation] ?? ''))
+      for (const { ref, descriptor } of entries) {
+        if (manifests.some((m) => m.annotations?.[refNameAnnotation] === ref)) continue // first one wins
+        manifests.push({ ...descriptor, annotations: { ...descriptor.annotations, [refNameAnnotation]: ref } })
+      }
+      await this.writeIndexLocked(manifests)
+    })
+  }
+
+  /**
+   * Removes names from index.json. Every name must be there: otherwise nothing
+   * is removed and a UserError names the unknown ones. Returns the names removed.
+   */
+  async untag(refs: readonly string[]): Promise<string[]> {
+    return this.withIndexLock(async () => {
+      const index = await this.readIndex()
+      const present = new Set(index.manifests.map((m) => m.annotations?.[refNameAnnotation]))
+      const unknown = refs.filter((r) => !present.has(r))
+      if (unknown.length > 0) {
+        throw new UserError(`no image ${unknown.join(', ')} in the store at ${this.root}`, { hint: 'see the stored images with: keel cache ls' })
+      }
+      const drop = new Set(refs)
+      await this.writeIndexLocked(index.manifests.filter((m) => !drop.has(m.annotations?.[refNameAnnotation] ?? '')))
+      return [...drop]
+    })
+  }
+
+  /**
+   * Every file under blobs/<algorithm>/, with its digest when the name is a
+   * valid one (`digest` undefined otherwise; temp files have `temp` set).
+   * Files directly under blobs/ are listed with algorithm ''.
+   */
+  async listBlobFiles(): Promise<StoredBlobFile[]> {
+    const out: StoredBlobFile[] = []
+    const blobsDir = join(this.root, 'blobs')
+    const entry = async (path: string, algorithm: string, name: string): Promise<void> => {
+      let st
+      try {
+        st = await lstat(path)
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return // removed meanwhile
+        throw err
+      }
+      const raw = `${algorithm}:${name}`
+      out.push({
+        path, algorithm, name,
+        digest: algorithm !== '' && isDigest(raw) ? raw : undefined,
+        temp: name.startsWith('.') && name.endsWith('.tmp'),
+        regular: st.isFile(),
+        size: st.size,
+        mtimeMs: st.mtimeMs,
+      })
     }
-    const config = await this.readJson<ImageConfig>(manifest.config.digest)
-    return {
-      ref,
-      digest: descriptor.digest,
-      config,
-      layers: manifest.layers.map((l) => ({ descriptor: l, open: () => this.openBlob(l.digest) })),
+    for (const algorithm of (await readdir(blobsDir)).sort()) {
+      const dir = join(blobsDir, algorithm)
+      let st
+      try {
+        st = await lstat(dir)
+      } catch {
+        continue
+      }
+      if (!st.isDirectory()) {
+        await entry(dir, '', algorithm)
+        continue
+      }
+      for (const name of (await readdir(dir)).sort()) await entry(join(dir, name), algorithm, name)
+    }
+    return out
+  }
+
+  /** Deletes a blob file; returns its size, or 0 when it was not there. */
+  async deleteBlob(digest: Digest): Promise<number> {
+    if (!isDigest(digest)) throw new UserError(`malformed digest ${JSON.stringify(digest)}`)
+    const path = this.blobPath(digest)
+    try {
+      const st = await lstat(path)
+      await rm(path, { force: true })
+      return st.size
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0
+      throw err
     }
   }
 
-  private async selectManifest(desc: Descriptor, platform: { os: string; architecture: string }, ref: string): Promise<Descriptor> {
-    if (desc.mediaType !== mediaTypes.ociIndex && desc.mediaType !== mediaTypes.dockerManifestList) return desc
-    const index = await this.readJson<ImageIndex>(desc.digest)
-    const match = index.manifests.find((m) => m.platform?.os === platform.os && m.platform.architecture === platform.architecture)
-    if (!match) throw new UserError(`image ${ref} has no ${platform.os}/${platform.architecture} variant`)
-    return this.selectManifest(match, platform, ref)
+  /** Writes index.json; the caller holds the index lock. Entries sorted by name as `tag` does. */
+  private async writeIndexLocked(manifests: Descriptor[]): Promise<void> {
+    const sorted = [...manifests].sort((a, b) => (a.annotations?.[refNameAnnotation] ?? '').localeCompare(b.annotations?.[refNameAnnotation] ?? ''))
+    const next: ImageIndex = { schemaVersion: 2, mediaType: mediaTypes.ociIndex, manifests: sorted }
+    await writeFileAtomic(join(this.root, 'index.json'), `${JSON.stringify(next, null, 2)}\n`)
   }
+}
+
+/** A file in the store's blobs folder, as `Store.listBlobFiles` reports it. */
+export interface StoredBlobFile {
+  path: string
+  /** The folder under blobs/ ("sha256"), or '' for a file directly in blobs/. */
+  algorithm: string
+  name: string
+  /** `algorithm:name` when that is a valid digest. */
+  digest: Digest | undefined
+  /** A temporary file of an unfinished write (".name.pid.random.tmp"). */
+  temp: boolean
+  regular: boolean
+  size: number
+  mtimeMs: number
 }
