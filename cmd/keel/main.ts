@@ -3,12 +3,7 @@
 import { readFileSync } from 'node:fs'
 import { ExitError, IntegrityError, NetworkError, ToolError, UserError } from '../../pkg/errors/index.js'
 import { createLogger } from '../../pkg/log/index.js'
-import { buildCommand, buildUsage } from './build.js'
-import { cacheCommand } from './cache.js'
 import { UsageError, type CliIO } from './io.js'
-import { pkgCommand } from './pkg.js'
-import { runCommand } from './run.js'
-import { validateCommand } from './validate.js'
 
 export const exitCodes = { ok: 0, failure: 1, usage: 2, tool: 3, internal: 70 } as const
 
@@ -27,13 +22,15 @@ commands:
 
 type Command = (io: CliIO, args: string[]) => Promise<number>
 
-const commands: Record<string, Command> = {
-  build: buildCommand,
-  validate: validateCommand,
-  cache: cacheCommand,
-  run: runCommand,
-  pkg: pkgCommand,
-  version: async (io) => {
+// Each command's module is loaded only when it runs: start-up stays short
+// (keel version, keel run) whatever the other commands pull in.
+const commands: Record<string, () => Promise<Command>> = {
+  build: async () => (await import('./build.js')).buildCommand,
+  validate: async () => (await import('./validate.js')).validateCommand,
+  cache: async () => (await import('./cache.js')).cacheCommand,
+  run: async () => (await import('./run.js')).runCommand,
+  pkg: async () => (await import('./pkg.js')).pkgCommand,
+  version: async () => async (io) => {
     io.stdout.write(`keel ${version()}\n`)
     return 0
   },
@@ -61,7 +58,7 @@ export async function run(io: CliIO, argv: string[]): Promise<number> {
       io.stdout.write(usage)
       return 0
     }
-    if (flag === '--version') return commands['version']!(io, [])
+    if (flag === '--version') return (await commands['version']!())(io, [])
     if (flag === '-q' || flag === '--quiet') io.log = createLogger('warn', io.stderr)
     else if (flag === '--debug') io.log = createLogger('debug', io.stderr)
     else {
@@ -74,13 +71,13 @@ export async function run(io: CliIO, argv: string[]): Promise<number> {
     io.stderr.write(usage)
     return exitCodes.usage
   }
-  const command = commands[name]
-  if (!command) {
+  const load = commands[name]
+  if (!load) {
     io.stderr.write(`keel: unknown command ${JSON.stringify(name)}\n${usage}`)
     return exitCodes.usage
   }
   try {
-    return await command(io, rest)
+    return await (await load())(io, rest)
   } catch (err) {
     return reportError(io, err)
   }
@@ -127,4 +124,3 @@ export async function main(argv: string[]): Promise<number> {
   return run(io, argv)
 }
 
-export { buildUsage }

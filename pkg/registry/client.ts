@@ -161,16 +161,17 @@ export class RegistryClient {
    * A stream of the blob's bytes. It fails (IntegrityError naming repo and
    * digest) when the size or digest do not match the descriptor — consumers
    * must treat data as untrusted until the stream ends cleanly. The last chunk
-   * is held back until the digest is verified.
+   * is held back until the digest is verified. With `verifyDigest: false`
+   * only the size is checked, for a caller that hashes the bytes itself.
    */
-  async fetchBlob(repo: Repo, descriptor: Descriptor): Promise<Readable> {
+  async fetchBlob(repo: Repo, descriptor: Descriptor, options: { verifyDigest?: boolean } = {}): Promise<Readable> {
     const label = `pulling ${repo.registry}/${repo.repository}: blob ${descriptor.digest}`
     return withAction(label, async () => {
       const ep = this.endpointFor(repo)
       checkDescriptor(descriptor)
       const first = await this.t.withRetries(label, async (a) => this.openBlob(a, ep, repo, descriptor, 0, undefined))
       const live: Live = { attempt: first.attempt, destroyed: false }
-      return streamOf(this.pump(ep, repo, descriptor, first, label, live), live)
+      return streamOf(this.pump(ep, repo, descriptor, first, label, live, options.verifyDigest !== false), live)
     })
   }
 
@@ -350,8 +351,10 @@ export class RegistryClient {
   }
 
   /** The blob's bytes, checked; resumes (Range) after transient failures. */
-  private async *pump(ep: Endpoint, repo: Repo, d: Descriptor, first: OpenBlob, label: string, live: Live): AsyncGenerator<Buffer> {
-    const hash = createHash(digestAlgorithm(d.digest))
+  private async *pump(ep: Endpoint, repo: Repo, d: Descriptor, first: OpenBlob, label: string, live: Live, verifyDigest: boolean): AsyncGenerator<Buffer> {
+    // Without verifyDigest only the size is checked here: the caller hashes
+    // the bytes itself (the store does, as it writes them) and must refuse a mismatch.
+    const hash = verifyDigest ? createHash(digestAlgorithm(d.digest)) : undefined
     let received = 0
     let held: Buffer | undefined
     let current: OpenBlob | undefined = first
@@ -375,7 +378,7 @@ export class RegistryClient {
             if (received + chunk.length > d.size) {
               throw new IntegrityError(`${label}: the registry sent more than the ${d.size} bytes the descriptor says`)
             }
-            hash.update(chunk)
+            hash?.update(chunk)
             received += chunk.length
             if (held !== undefined) yield held
             held = chunk
@@ -402,7 +405,7 @@ export class RegistryClient {
           if (live.destroyed) return
         }
       }
-      const actual = `${digestAlgorithm(d.digest)}:${hash.digest('hex')}`
+      const actual = hash === undefined ? d.digest : `${digestAlgorithm(d.digest)}:${hash.digest('hex')}`
       if (actual !== d.digest) {
         throw new IntegrityError(`${label}: digest mismatch: the ${d.size} bytes received hash to ${actual}`)
       }

@@ -12,6 +12,7 @@ import {
   type Credentials, type DockerConfig,
 } from './credentials.js'
 import { isJsonObject, parseJson } from './json.js'
+import { nodeBodyOf, nodeFetch } from './node-fetch.js'
 
 export interface TransportOptions {
   log: Logger
@@ -145,7 +146,7 @@ export class Transport {
   constructor(options: TransportOptions) {
     this.log = options.log
     this.insecure = options.insecure ?? []
-    this.fetchImpl = options.fetchImpl ?? fetch
+    this.fetchImpl = options.fetchImpl ?? nodeFetch
     this.runner = options.runner ?? createRealRunner()
     this.configPath = options.dockerConfig ?? defaultDockerConfigPath()
     this.stallMs = options.stallTimeoutMs ?? 30_000
@@ -525,6 +526,11 @@ export function safeUrl(url: URL): string {
 }
 
 export async function discard(res: Response): Promise<void> {
+  const native = nodeBodyOf(res)
+  if (native) {
+    native.destroy()
+    return
+  }
   try {
     await res.body?.cancel()
   } catch {
@@ -534,6 +540,11 @@ export async function discard(res: Response): Promise<void> {
 
 /** Reads a body chunk by chunk with the stall watchdog armed while waiting. */
 export async function* readBody(a: Attempt, res: Response): AsyncGenerator<Uint8Array> {
+  const native = nodeBodyOf(res)
+  if (native) {
+    yield* readNodeBody(a, native)
+    return
+  }
   const body = res.body
   if (body === null) return
   const reader = body.getReader()
@@ -553,6 +564,27 @@ export async function* readBody(a: Attempt, res: Response): AsyncGenerator<Uint8
     }
   } finally {
     reader.cancel().catch(() => undefined)
+  }
+}
+
+async function* readNodeBody(a: Attempt, body: NodeJS.ReadableStream & { destroy(): void }): AsyncGenerator<Uint8Array> {
+  const it = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]()
+  try {
+    while (true) {
+      let r: IteratorResult<Buffer>
+      a.arm()
+      try {
+        r = await it.next()
+      } catch (err) {
+        throw bodyError(err, a)
+      } finally {
+        a.disarm()
+      }
+      if (r.done) return
+      yield r.value
+    }
+  } finally {
+    body.destroy()
   }
 }
 

@@ -3,6 +3,8 @@
 // each checked against its digest and size, layers several at a time; the
 // reference is tagged only when everything is in. What the store already
 // has is not fetched again, so a pinned digest builds offline from the cache.
+import { Transform, type Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import { IntegrityError } from '../errors/index.js'
 import type { Logger } from '../log/index.js'
 import {
@@ -88,28 +90,57 @@ async function fetchManifestFor(store: Store, repo: Repo, ref: Reference, option
 
 async function fetchBlobs(store: Store, repo: Repo, name: string, blobs: Descriptor[], options: PullOptions): Promise<void> {
   const queue = [...blobs]
-  const worker = async (): Promise<void> => {
-    for (let d = queue.shift(); d !== undefined; d = queue.shift()) {
-      const blob = d
-      if (await store.hasBlob(blob.digest)) {
-        options.onProgress?.({ ref: name, digest: blob.digest, done: blob.size, total: blob.size, state: 'cached' })
-        continue
-      }
-      {
-        options.onProgress?.({ ref: name, digest: blob.digest, done: 0, total: blob.size, state: 'start' })
-        const stream = await options.client.fetchBlob(repo, blob)
-        let done = 0
-        stream.on('data', (chunk: Buffer) => {
+  // On the first failure no new blob is started, and every transfer under
+  // way is let finish (or fail) before the error is thrown, so nothing keeps
+  // writing into the store afterwards.
+  let failure: { err: unknown } | undefined
+  const fetchOne = async (blob: Descriptor): Promise<void> => {
+    if (await store.hasBlob(blob.digest, blob.size)) {
+      options.onProgress?.({ ref: name, digest: blob.digest, done: blob.size, total: blob.size, state: 'cached' })
+      return
+    }
+    options.onProgress?.({ ref: name, digest: blob.digest, done: 0, total: blob.size, state: 'start' })
+    // The store hashes the bytes as it writes them and refuses a mismatch, so
+    // the client only checks the size: each byte is hashed once.
+    const stream = await options.client.fetchBlob(repo, blob, { verifyDigest: false })
+    let source: Readable = stream
+    let piping: Promise<void> = Promise.resolve()
+    if (options.onProgress) {
+      let done = 0
+      // Counting on the way through: a 'data' listener on the source would
+      // start it flowing before the store is ready to take the bytes.
+      const counted = new Transform({
+        transform(chunk: Buffer, _enc, cb) {
           done += chunk.length
           options.onProgress?.({ ref: name, digest: blob.digest, done, total: blob.size, state: 'progress' })
-        })
-        await store.putBlobStream(stream, { digest: blob.digest, size: blob.size })
-        options.onProgress?.({ ref: name, digest: blob.digest, done: blob.size, total: blob.size, state: 'done' })
+          cb(null, chunk)
+        },
+      })
+      piping = pipeline(stream, counted)
+      source = counted
+    }
+    try {
+      await Promise.all([piping, store.putBlobStream(source, { digest: blob.digest, size: blob.size })])
+    } catch (err) {
+      if (err instanceof IntegrityError && !err.message.startsWith('pulling ')) throw new IntegrityError(`pulling ${name}: blob ${blob.digest}: ${err.message}`, { cause: err })
+      throw err
+    }
+    options.onProgress?.({ ref: name, digest: blob.digest, done: blob.size, total: blob.size, state: 'done' })
+  }
+  const worker = async (): Promise<void> => {
+    while (!failure) {
+      const blob = queue.shift()
+      if (blob === undefined) return
+      try {
+        await fetchOne(blob)
+      } catch (err) {
+        failure ??= { err }
       }
     }
   }
   const n = Math.max(1, Math.min(options.concurrency ?? 4, queue.length))
   await Promise.all(Array.from({ length: n }, worker))
+  if (failure) throw failure.err
 }
 
 /** Whether the store has the manifest, config and every layer of an image. */
@@ -118,7 +149,7 @@ export async function hasImageBlobs(store: Store, descriptor: Descriptor): Promi
   try {
     const m = await store.readJson<ImageManifest>(descriptor.digest)
     if (!m.config || !Array.isArray(m.layers)) return true // an index: checked when opened
-    for (const d of [m.config, ...m.layers]) if (!(await store.hasBlob(d.digest))) return false
+    for (const d of [m.config, ...m.layers]) if (!(await store.hasBlob(d.digest, d.size))) return false
     return true
   } catch {
     return false

@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { gzipSync } from 'node:zlib'
 import tar from 'tar-stream'
-import { mediaTypes, sha256Digest, type Digest, type ImageConfig, type ImageSource } from '../../pkg/oci/index.js'
+import { mediaTypes, sha256Digest, type Descriptor, type Digest, type ImageConfig, type ImageSource } from '../../pkg/oci/index.js'
+import type { Store } from '../../pkg/store/index.js'
 
 export interface LayerEntry {
   name: string
@@ -62,4 +63,21 @@ export async function memoryImage(ref: string, layers: LayerEntry[][], config: P
       open: () => Readable.from([b]),
     })),
   }
+}
+
+/** Puts an image made of literal layers into `store` under `ref`; returns its manifest descriptor. */
+export async function storeMemoryImage(store: Store, ref: string, layers: LayerEntry[][], config: Partial<ImageConfig['config']> = {}, platform: { os: string; architecture: string } = { os: 'linux', architecture: 'amd64' }): Promise<Descriptor> {
+  const tars = await Promise.all(layers.map(tarOf))
+  const descs: Descriptor[] = []
+  for (const t of tars) {
+    const gz = gzipSync(t)
+    descs.push({ mediaType: mediaTypes.ociLayerGzip, ...(await store.putBlob(gz)) })
+  }
+  const imageConfig: ImageConfig = {
+    architecture: platform.architecture,
+    os: platform.os,
+    config: { ...config },
+    rootfs: { type: 'layers', diff_ids: tars.map((t) => `sha256:${createHash('sha256').update(t).digest('hex')}` as Digest) },
+  }
+  return store.putImage(ref, imageConfig, descs)
 }

@@ -46,12 +46,25 @@ function htpasswdLine(user: string, password: string): Promise<string> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
+/** A running registry that the caller stops. */
+export interface LaunchedRegistry extends StartedRegistry {
+  /** Stops the registry and removes its dir. */
+  stop(): Promise<void>
+}
+
 /**
  * Runs `docker-registry serve` on a free port of 127.0.0.1 with storage in a
  * temp dir; with `auth`, behind htpasswd (Basic) authentication. Stopped (and
  * its dir removed) at the end of `t`.
  */
 export async function startRegistry(t: Test, options: { auth?: { user: string; password: string } } = {}): Promise<StartedRegistry> {
+  const launched = await launchRegistry(options)
+  t.teardown(() => launched.stop())
+  return launched
+}
+
+/** Like startRegistry, for scripts without a test (bench/): the caller calls stop(). */
+export async function launchRegistry(options: { auth?: { user: string; password: string } } = {}): Promise<LaunchedRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'keel-registry-'))
   const logFile = join(dir, 'registry.log')
   const readLog = (): string => {
@@ -63,7 +76,7 @@ export async function startRegistry(t: Test, options: { auth?: { user: string; p
   }
   let child: ChildProcess | undefined
   let exited: Promise<void> = Promise.resolve()
-  t.teardown(async () => {
+  const stop = async (): Promise<void> => {
     if (child !== undefined && child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM')
       const killer = setTimeout(() => child?.kill('SIGKILL'), 5000)
@@ -71,7 +84,7 @@ export async function startRegistry(t: Test, options: { auth?: { user: string; p
       clearTimeout(killer)
     }
     await rm(dir, { recursive: true, force: true })
-  })
+  }
 
   let authConfig = ''
   if (options.auth) {
@@ -128,7 +141,7 @@ export async function startRegistry(t: Test, options: { auth?: { user: string; p
       try {
         const res = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(2000) })
         await res.body?.cancel()
-        if (res.status === 200 || res.status === 401) return { host, url, dir, log: readLog }
+        if (res.status === 200 || res.status === 401) return { host, url, dir, log: readLog, stop }
       } catch {
         // not up yet
       }
@@ -137,9 +150,15 @@ export async function startRegistry(t: Test, options: { auth?: { user: string; p
     if (!gone) {
       proc.kill('SIGKILL')
       await exited
-      throw new Error(`docker-registry did not answer on ${url} within 20 s; its log:\n${readLog()}`)
+      const log = readLog()
+      await stop()
+      throw new Error(`docker-registry did not answer on ${url} within 20 s; its log:\n${log}`)
     }
-    if (tries >= 3) throw new Error(`docker-registry exited at start (${tries} tries); its log:\n${readLog()}`)
+    if (tries >= 3) {
+      const log = readLog()
+      await stop()
+      throw new Error(`docker-registry exited at start (${tries} tries); its log:\n${log}`)
+    }
   }
 }
 
