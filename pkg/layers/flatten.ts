@@ -1,44 +1,126 @@
-// Image layers → one FsTree, applying the OCI layer rules: later layers win,
+// Image layers → one FsTree of metadata, in a single streaming pass per
+// layer, never unpacked onto the host: the OCI layer rules (later layers win,
 // ".wh.NAME" deletes NAME from lower layers, ".wh..wh..opq" empties a folder
-// of what lower layers put there. Each layer's uncompressed digest is checked
-// against the config's diff_ids. (First cut: the tree is held in memory.)
+// of what lower layers put there), every entry checked (paths, symlinked
+// parents, hardlinks within the image, sizes, counts), each layer's
+// uncompressed digest checked against the config's diff_ids. File contents
+// go to a ContentStore.
+import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { Transform, type Readable } from 'node:stream'
+import { Readable, Transform } from 'node:stream'
 import { createGunzip } from 'node:zlib'
-import tar from 'tar-stream'
 import { IntegrityError, UserError } from '../errors/index.js'
 import { layerCompression, type ImageSource } from '../oci/index.js'
+import { readTar, type TarLimits } from '../tar/index.js'
+import type { ContentStore } from './content.js'
 import { FsTree, normalizeEntryPath, type EntryType, type TreeEntry } from './tree.js'
 
-export const flattenLimits = {
-  maxEntries: 500_000,
-  maxBytes: 8 * 1024 * 1024 * 1024,
+export interface FlattenLimits extends TarLimits {
+  /** Entries in all the layers of one image. */
+  maxEntries: number
+  /** Uncompressed bytes in all the layers of one image. */
+  maxBytes: number
+  /** Uncompressed/compressed beyond this, for layers over 64 MiB uncompressed, is a bomb. */
+  maxRatio: number
+}
+
+export const flattenLimits: FlattenLimits = {
+  maxEntries: 1_000_000,
+  maxBytes: 32 * 1024 * 1024 * 1024,
+  maxRatio: 1000,
+  maxNameBytes: 4096,
+  maxPaxBytes: 1024 * 1024,
+  maxEntryBytes: 16 * 1024 * 1024 * 1024,
 }
 
 const whiteoutPrefix = '.wh.'
 const opaqueMarker = '.wh..wh..opq'
 
-export async function flattenImage(image: ImageSource): Promise<FsTree> {
+export interface FlattenOptions {
+  limits?: Partial<FlattenLimits>
+  /** Keep the bytes of files at these paths (small package databases, for the SBOM). */
+  capture?: (path: string, size: number) => boolean
+}
+
+export interface Flattened {
+  tree: FsTree
+  /** Final content of the captured paths that survived every layer. */
+  captured: Map<string, Buffer>
+}
+
+export async function flattenImage(image: ImageSource, store: ContentStore, options: FlattenOptions = {}): Promise<Flattened> {
+  const limits = { ...flattenLimits, ...options.limits }
   const tree = new FsTree()
+  const captured = new Map<string, Buffer>()
   const diffIds = image.config.rootfs?.diff_ids ?? []
   if (diffIds.length !== image.layers.length) {
     throw new IntegrityError(`image ${image.ref} (${image.digest}): ${image.layers.length} layers but ${diffIds.length} diff_ids in its config`)
   }
   const budget = { entries: 0, bytes: 0 }
   for (const [i, layer] of image.layers.entries()) {
-    const where = `image ${image.ref} layer ${i} (${layer.descriptor.digest})`
+    const where = `image ${image.ref} (${image.digest}) layer ${i} (${layer.descriptor.digest})`
     const compression = layerCompression(layer.descriptor.mediaType)
     if (compression === undefined) throw new UserError(`${where}: unsupported layer media type ${layer.descriptor.mediaType}`)
-    if (compression === 'zstd') throw new UserError(`${where}: zstd layers are not supported yet`)
+    let compressed = 0
     const raw = layer.open()
-    const plain: Readable = compression === 'gzip' ? raw.pipe(createGunzip()) : raw
-    raw.on('error', (err) => plain.destroy(err))
-    const diffId = await applyLayer(tree, plain, where, { whiteouts: true, budget })
+    const counting = new Transform({ transform(c: Buffer, _e, cb) { compressed += c.length; cb(null, c) } })
+    raw.on('error', (err) => counting.destroy(err))
+    const plain = decompress(raw.pipe(counting), compression, where)
+    const diffId = await applyLayer(tree, plain, where, {
+      whiteouts: true, budget, limits, store, captured,
+      ...(options.capture ? { capture: options.capture } : {}),
+      compressedBytes: () => compressed,
+    })
     if (diffId !== diffIds[i]) {
-      throw new IntegrityError(`${where}: uncompressed content is ${diffId} but the config says ${diffIds[i]}`)
+      throw new IntegrityError(`${where}: uncompressed content is ${diffId} but the image config says ${diffIds[i]}`)
     }
   }
-  return tree
+  for (const path of [...captured.keys()]) {
+    const e = tree.get(path)
+    if (!e || e.type !== 'file') captured.delete(path)
+  }
+  return { tree, captured }
+}
+
+function decompress(stream: Readable, compression: 'none' | 'gzip' | 'zstd', where: string): Readable {
+  if (compression === 'none') return stream
+  if (compression === 'gzip') {
+    const gunzip = createGunzip()
+    stream.on('error', (err) => gunzip.destroy(err))
+    return wrapErrors(stream.pipe(gunzip), where, 'gzip')
+  }
+  // Node 20 has no zstd: the zstd tool does it, as a stream. Its exit status
+  // is checked before the end of its output counts as the end of the layer.
+  const child = spawn('zstd', ['-dc', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] })
+  let stderr = ''
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+  stream.pipe(child.stdin)
+  child.stdin.on('error', () => undefined)
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.on('error', (err) => reject(new UserError(`${where}: zstd layers need the zstd tool (apt-get install zstd): ${err.message}`)))
+    child.on('close', (code) => resolve(code))
+  })
+  exited.catch(() => undefined)
+  const out = Readable.from((async function* () {
+    try {
+      for await (const c of child.stdout as AsyncIterable<Buffer>) yield c
+      const code = await exited
+      if (code !== 0) throw new IntegrityError(`${where}: not valid zstd data as its media type says: ${stderr.trim() || `zstd exited with ${code}`}`)
+    } finally {
+      if (child.exitCode === null) child.kill()
+      stream.destroy()
+    }
+  })())
+  stream.on('error', (err) => out.destroy(err))
+  return out
+}
+
+function wrapErrors(s: Readable, where: string, what: string): Readable {
+  const out = new Transform({ transform(c: Buffer, _e, cb) { cb(null, c) } })
+  s.on('error', (err: NodeJS.ErrnoException) => {
+    out.destroy(err.code?.startsWith('Z_') ? new IntegrityError(`${where}: not valid ${what} data as its media type says (${err.message})`) : err)
+  })
+  return s.pipe(out)
 }
 
 export interface ApplyOptions {
@@ -46,6 +128,12 @@ export interface ApplyOptions {
   whiteouts: boolean
   /** Shared across the layers of one image, to bound the total. */
   budget?: { entries: number; bytes: number }
+  limits?: FlattenLimits
+  store: ContentStore
+  capture?: (path: string, size: number) => boolean
+  captured?: Map<string, Buffer>
+  /** Compressed bytes read so far, for the ratio check. */
+  compressedBytes?: () => number
 }
 
 /**
@@ -53,94 +141,102 @@ export interface ApplyOptions {
  * the stream (the layer's diff_id).
  */
 export async function applyLayer(tree: FsTree, plain: Readable, where: string, options: ApplyOptions): Promise<string> {
+  const limits = options.limits ?? flattenLimits
   const budget = options.budget ?? { entries: 0, bytes: 0 }
   const hash = createHash('sha256')
-  const hasher = new Transform({ transform(chunk: Buffer, _e, cb) { hash.update(chunk); cb(null, chunk) } })
-  const addedHere = new Set<string>()
-  const extract = tar.extract()
-  const reading = (async () => {
-    for await (const entry of extract) {
-      budget.entries++
-      if (budget.entries > flattenLimits.maxEntries) throw new UserError(`${where}: more than ${flattenLimits.maxEntries} entries`)
-      const h = entry.header
-      const path = normalizeEntryPath(h.name, `${where}: entry ${JSON.stringify(h.name)}`)
-      const chunks: Buffer[] = []
-      for await (const c of entry) {
-        budget.bytes += (c as Buffer).length
-        if (budget.bytes > flattenLimits.maxBytes) throw new UserError(`${where}: more than ${flattenLimits.maxBytes} bytes of content`)
-        chunks.push(c as Buffer)
-      }
-      if (path === '') continue
-      const slash = path.lastIndexOf('/')
-      const dir = slash < 0 ? '' : path.slice(0, slash)
-      const base = path.slice(slash + 1)
-      if (options.whiteouts && base === opaqueMarker) {
-        for (const p of tree.pathsUnder(dir)) if (!addedHere.has(p)) tree.remove(p)
-        continue
-      }
-      if (options.whiteouts && base.startsWith(whiteoutPrefix)) {
-        if (base === whiteoutPrefix) throw new UserError(`${where}: malformed whiteout ${JSON.stringify(h.name)}`)
-        tree.remove((dir === '' ? '' : `${dir}/`) + base.slice(whiteoutPrefix.length))
-        continue
-      }
-      const type = entryType(h.type, where, h.name)
-      const e: TreeEntry = { path, type, mode: h.mode & 0o7777, uid: h.uid, gid: h.gid }
-      if (type === 'file') e.data = Buffer.concat(chunks)
-      if (type === 'symlink') {
-        if (!h.linkname) throw new UserError(`${where}: symlink ${JSON.stringify(h.name)} has no target`)
-        e.linkname = h.linkname
-      }
-      if (type === 'link') {
-        const target = normalizeEntryPath(h.linkname ?? '', `${where}: hardlink ${JSON.stringify(h.name)}`)
-        const t = tree.get(target)
-        if (!t || (t.type !== 'file' && t.type !== 'link')) throw new UserError(`${where}: hardlink ${JSON.stringify(h.name)} points at ${JSON.stringify(h.linkname)}, which is not a file in this image`)
-        // Link to the file that holds the data, and share its buffer.
-        e.linkname = t.type === 'link' ? t.linkname! : target
-        e.data = t.data ?? Buffer.alloc(0)
-      }
-      if (type === 'char' || type === 'block') {
-        e.devmajor = h.devmajor
-        e.devminor = h.devminor
-      }
-      const xattrs = paxXattrs(h.pax)
-      if (xattrs) e.xattrs = xattrs
-      tree.set(e, `${where}: entry ${JSON.stringify(h.name)}`)
-      addedHere.add(path)
+  let uncompressed = 0
+  const checkRatio = (): void => {
+    const packed = options.compressedBytes?.()
+    if (packed !== undefined && uncompressed > 64 * 1024 * 1024 && uncompressed > packed * limits.maxRatio) {
+      throw new UserError(`${where}: expands more than ${limits.maxRatio} times (a decompression bomb?)`)
+    }
+    if (budget.bytes + uncompressed > limits.maxBytes) throw new UserError(`${where}: more than ${limits.maxBytes} bytes uncompressed`)
+  }
+  const hashed = (async function* () {
+    for await (const c of plain as AsyncIterable<Buffer>) {
+      hash.update(c)
+      uncompressed += c.length
+      checkRatio()
+      yield c
     }
   })()
-  plain.on('error', (err) => extract.destroy(err))
-  plain.pipe(hasher).pipe(extract as unknown as NodeJS.WritableStream)
-  await reading
+  const addedHere = new Set<string>()
+  try {
+    await readEntries()
+  } finally {
+    // On an early failure, stop reading the layer (and close its file).
+    plain.destroy()
+  }
+  budget.bytes += uncompressed
   return `sha256:${hash.digest('hex')}`
-}
 
-function entryType(t: string | undefined, where: string, name: string): EntryType {
-  switch (t) {
-    case 'file':
-    case 'contiguous-file':
-      return 'file'
-    case 'directory':
-      return 'directory'
-    case 'symlink':
-      return 'symlink'
-    case 'link':
-      return 'link'
-    case 'character-device':
-      return 'char'
-    case 'block-device':
-      return 'block'
-    case 'fifo':
-      return 'fifo'
-    default:
-      throw new UserError(`${where}: entry ${JSON.stringify(name)} has unsupported type ${t}`)
+  async function readEntries(): Promise<void> {
+  for await (const entry of readTar(hashed, limits)) {
+    budget.entries++
+    if (budget.entries > limits.maxEntries) throw new UserError(`${where}: more than ${limits.maxEntries} entries`)
+    const h = entry.header
+    const at = `${where}: entry ${JSON.stringify(h.name)}`
+    const path = normalizeEntryPath(h.name, at)
+    if (path === '') {
+      // The root itself: only a folder may stand for it (a symlink named "." or "/" would redirect everything).
+      if (h.type !== 'directory') throw new UserError(`${at}: a ${h.type} cannot replace the root`)
+      await entry.skip()
+      continue
+    }
+    const parts = path.split('/')
+    const base = parts[parts.length - 1]!
+    if (options.whiteouts && parts.slice(0, -1).some((p) => p.startsWith(whiteoutPrefix))) {
+      throw new UserError(`${at}: an entry inside a whiteout`)
+    }
+    const dir = parts.slice(0, -1).join('/')
+    if (options.whiteouts && base === opaqueMarker) {
+      for (const p of tree.pathsUnder(dir)) if (!addedHere.has(p)) tree.remove(p)
+      await entry.skip()
+      continue
+    }
+    if (options.whiteouts && base.startsWith(whiteoutPrefix)) {
+      const name = base.slice(whiteoutPrefix.length)
+      if (name === '' || name === '.' || name === '..') throw new UserError(`${at}: malformed whiteout`)
+      const target = dir === '' ? name : `${dir}/${name}`
+      // A whiteout hides only what lower layers put there.
+      if (!addedHere.has(target)) tree.remove(target)
+      await entry.skip()
+      continue
+    }
+    const type: EntryType = h.type
+    const e: TreeEntry = { path, type, mode: h.mode, uid: h.uid, gid: h.gid, mtime: h.mtime }
+    if (type === 'file') {
+      if (options.capture?.(path, h.size)) {
+        const parts2: Buffer[] = []
+        for await (const c of entry.body()) parts2.push(c)
+        const data = Buffer.concat(parts2)
+        options.captured?.set(path, data)
+        e.content = await options.store.putBuffer(data)
+      } else {
+        e.content = await options.store.put(entry.body(), h.size)
+      }
+    } else {
+      await entry.skip()
+    }
+    if (type === 'symlink') {
+      if (h.linkname === '') throw new UserError(`${at}: symlink without a target`)
+      e.linkname = h.linkname
+    }
+    if (type === 'link') {
+      const target = normalizeEntryPath(h.linkname, `${at} (hardlink target)`)
+      const t = tree.get(target)
+      if (!t || (t.type !== 'file' && t.type !== 'link')) throw new UserError(`${at}: hardlink to ${JSON.stringify(h.linkname)}, which is not a file in this image`)
+      // Link to the file that holds the content, and share it.
+      e.linkname = t.type === 'link' ? t.linkname! : target
+      e.content = t.content!
+    }
+    if (type === 'char' || type === 'block') {
+      e.devmajor = h.devmajor
+      e.devminor = h.devminor
+    }
+    if (h.xattrs) e.xattrs = h.xattrs
+    tree.set(e, at)
+    addedHere.add(path)
   }
-}
-
-function paxXattrs(pax: unknown): Record<string, string> | undefined {
-  if (!pax || typeof pax !== 'object') return undefined
-  const out: Record<string, string> = {}
-  for (const [k, v] of Object.entries(pax as Record<string, string>)) {
-    if (k.startsWith('SCHILY.xattr.')) out[k.slice('SCHILY.xattr.'.length)] = v
   }
-  return Object.keys(out).length > 0 ? out : undefined
 }

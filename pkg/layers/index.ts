@@ -1,2 +1,3 @@
 export * from './tree.js'
 export * from './flatten.js'
+export * from './content.js'

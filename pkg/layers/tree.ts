@@ -3,6 +3,7 @@
 // leading slash ("etc/hosts"); the root itself is not an entry.
 import { UserError } from '../errors/index.js'
 import { comparePaths } from '../tar/index.js'
+import type { Content } from './content.js'
 
 export type EntryType = 'file' | 'directory' | 'symlink' | 'link' | 'char' | 'block' | 'fifo'
 
@@ -18,10 +19,12 @@ export interface TreeEntry {
   devmajor?: number
   devminor?: number
   /**
-   * Content of a regular file. A hardlink carries its target's buffer too (the
-   * same object), so it keeps its content if the target is later replaced.
+   * Content of a regular file. A hardlink carries its target's content too
+   * (the same object), so it keeps its content if the target is later replaced.
    */
-  data?: Buffer
+  content?: Content
+  /** Modification time, seconds since the epoch (clamped when written out). */
+  mtime?: number
   /** Extended attributes (PAX SCHILY.xattr.*). */
   xattrs?: Record<string, string>
 }
@@ -127,7 +130,7 @@ export class FsTree {
     for (const e of all.values()) {
       if (e.type !== 'link') continue
       const target = e.linkname === undefined ? undefined : all.get(e.linkname)
-      if (target && target.type === 'file' && target.data === e.data) {
+      if (target && target.type === 'file' && target.content === e.content) {
         const g = groups.get(target.path) ?? [target.path]
         g.push(e.path)
         groups.set(target.path, g)

@@ -1,1 +1,2 @@
 export * from './pack-dir.js'
+export * from './reader.js'

@@ -6,7 +6,7 @@ import { lstat, readdir, readlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import tar from 'tar-stream'
 
-export type TarHeader = Partial<tar.Header> & { name: string }
+export type PackHeader = Partial<tar.Header> & { name: string }
 
 export interface EntryOverride {
   uid?: number
@@ -132,7 +132,7 @@ async function fill(pack: tar.Pack, root: string, options: PackOptions): Promise
 }
 
 /** Writes one file's content as a tar entry, applying backpressure. */
-export async function writeFileEntry(pack: tar.Pack, header: TarHeader, path: string): Promise<void> {
+export async function writeFileEntry(pack: tar.Pack, header: PackHeader, path: string): Promise<void> {
   const sink = pack.entry(header)
   const done = new Promise<void>((resolve, reject) => {
     sink.on('finish', () => resolve())
@@ -149,7 +149,7 @@ export async function writeFileEntry(pack: tar.Pack, header: TarHeader, path: st
   await done
 }
 
-function writeEntry(pack: tar.Pack, header: TarHeader): Promise<void> {
+function writeEntry(pack: tar.Pack, header: PackHeader): Promise<void> {
   return new Promise((resolve, reject) => {
     pack.entry(header, (err) => (err ? reject(err) : resolve()))
   })
