@@ -1,6 +1,6 @@
 // Adjustments LinuxKit makes to every image's files before they go into the
 // root filesystem, so that an image built with `docker build` behaves the same.
-import { FsTree, type TreeEntry } from '../layers/index.js'
+import { FsTree, memoryContent, type TreeEntry } from '../layers/index.js'
 
 /** Files Docker puts into every image that must not reach the OS image. */
 const excluded = ['.dockerenv', 'Dockerfile', 'dev/console', 'dev/pts', 'dev/shm', 'etc/hostname']
@@ -49,6 +49,6 @@ function fileEntry(path: string, contents: string, existing: TreeEntry | undefin
     mode: existing?.type === 'file' ? existing.mode : 0o644,
     uid: existing?.uid ?? 0,
     gid: existing?.gid ?? 0,
-    data: Buffer.from(contents),
+    content: memoryContent(contents),
   }
 }

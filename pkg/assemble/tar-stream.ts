@@ -1,21 +1,23 @@
 // The assembled tree → the tar stream every output format reads: entries in
-// comparePaths order, one fixed mtime, numeric owners, no user/group names.
+// comparePaths order (a folder right before its contents), every mtime
+// clamped to SOURCE_DATE_EPOCH (0 unless set), numeric owners, no user or
+// group names — the same bytes for the same inputs.
 import { Readable } from 'node:stream'
 import tar from 'tar-stream'
-import type { FsTree, TreeEntry } from '../layers/index.js'
+import { contentSize, readContent, type FsTree, type TreeEntry } from '../layers/index.js'
 
-export function treeToTar(tree: FsTree, mtime: number): Readable {
+export function treeToTar(tree: FsTree, epoch: number): Readable {
   const pack = tar.pack()
-  const date = new Date(mtime * 1000)
   const entries = tree.sorted()
   void (async () => {
-    for (const e of entries) await writeEntry(pack, e, date)
+    for (const e of entries) await writeEntry(pack, e, epoch)
     pack.finalize()
   })().catch((err: unknown) => pack.destroy(err as Error))
   return pack as unknown as Readable
 }
 
-function writeEntry(pack: tar.Pack, e: TreeEntry, mtime: Date): Promise<void> {
+async function writeEntry(pack: tar.Pack, e: TreeEntry, epoch: number): Promise<void> {
+  const size = e.type === 'file' && e.content ? contentSize(e.content) : 0
   const header = {
     name: e.path,
     mode: e.mode,
@@ -23,18 +25,36 @@ function writeEntry(pack: tar.Pack, e: TreeEntry, mtime: Date): Promise<void> {
     gid: e.gid,
     uname: '',
     gname: '',
-    mtime,
+    mtime: new Date(Math.min(e.mtime ?? epoch, epoch) * 1000),
     type: tarType(e),
     ...(e.linkname === undefined ? {} : { linkname: e.linkname }),
     ...(e.devmajor === undefined ? {} : { devmajor: e.devmajor, devminor: e.devminor ?? 0 }),
-    ...(e.xattrs ? { pax: Object.fromEntries(Object.entries(e.xattrs).map(([k, v]) => [`SCHILY.xattr.${k}`, v])) } : {}),
-    size: e.type === 'file' ? (e.data?.length ?? 0) : 0,
+    ...(e.xattrs ? { pax: Object.fromEntries(Object.entries(e.xattrs).sort().map(([k, v]) => [`SCHILY.xattr.${k}`, v])) } : {}),
+    size,
   }
-  return new Promise((resolve, reject) => {
-    const cb = (err?: Error | null): void => (err ? reject(err) : resolve())
-    if (e.type === 'file') pack.entry(header, e.data ?? Buffer.alloc(0), cb)
-    else pack.entry(header, cb)
+  if (e.type !== 'file' || !e.content || size === 0) {
+    await new Promise<void>((resolve, reject) => {
+      pack.entry(header, (err) => (err ? reject(err) : resolve()))
+    })
+    return
+  }
+  if (e.content.kind === 'memory') {
+    const data = e.content.data
+    await new Promise<void>((resolve, reject) => {
+      pack.entry(header, data, (err) => (err ? reject(err) : resolve()))
+    })
+    return
+  }
+  const sink = pack.entry(header)
+  const done = new Promise<void>((resolve, reject) => {
+    sink.on('finish', () => resolve())
+    sink.on('error', reject)
   })
+  for await (const chunk of readContent(e.content)) {
+    if (!sink.write(chunk)) await new Promise<void>((resolve) => sink.once('drain', () => resolve()))
+  }
+  sink.end(null)
+  await done
 }
 
 function tarType(e: TreeEntry): 'file' | 'directory' | 'symlink' | 'link' | 'character-device' | 'block-device' | 'fifo' {

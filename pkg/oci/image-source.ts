@@ -19,4 +19,7 @@ export interface ImageSource {
   digest: Digest
   config: ImageConfig
   layers: LayerSource[]
+  /** The manifest and config as stored, when the source has them (to copy the image whole). */
+  manifestBytes?: Buffer
+  configBytes?: Buffer
 }
