@@ -17,6 +17,7 @@ busybox:busybox-static
 cpio:cpio
 depmod:kmod
 xz:xz-utils
+zstd:zstd
 setpriv:util-linux
 docker-registry:docker-registry
 skopeo:skopeo

@@ -9,6 +9,7 @@ import { promisify } from 'node:util'
 import { run } from '../cmd/keel/main.js'
 import type { CliIO } from '../cmd/keel/io.js'
 import { assembleTree } from '../pkg/assemble/index.js'
+import { ContentStore } from '../pkg/layers/index.js'
 import { createRealRunner } from '../pkg/exec/index.js'
 import { createLogger, createMemoryLogger } from '../pkg/log/index.js'
 import { parseManifest } from '../pkg/manifest/index.js'
@@ -160,11 +161,13 @@ t.test('a manifest names images by registry reference and by skopeo transports; 
     registry: new RegistryClient({ log }), platform: { os: 'linux', architecture: 'amd64' },
   }
   const images = await resolveImages(manifest, ctx)
-  const tree = await assembleTree({ manifest, images })
-  t.ok(tree.has('containers/onboot/000-a/rootfs/from-registry'), 'pulled from the registry')
-  t.ok(tree.has('containers/onboot/001-b/rootfs/from-docker-archive'), 'imported from a docker archive')
-  t.ok(tree.has('containers/onboot/002-c/rootfs/from-oci-archive'), 'imported from an OCI archive by its tag')
-  t.ok(tree.has('containers/onboot/003-d/rootfs/from-oci-archive'), 'imported from an OCI layout written by skopeo')
+  const content = await ContentStore.create(join(base, 'content'))
+  t.teardown(() => content.dispose())
+  const { tree } = await assembleTree({ manifest, images, content })
+  t.ok(tree.has('containers/onboot/000-a/lower/from-registry'), 'pulled from the registry')
+  t.ok(tree.has('containers/onboot/001-b/lower/from-docker-archive'), 'imported from a docker archive')
+  t.ok(tree.has('containers/onboot/002-c/lower/from-oci-archive'), 'imported from an OCI archive by its tag')
+  t.notOk(tree.has('containers/onboot/003-d/lower'), 'the OCI layout skopeo wrote holds the same image: not unpacked twice')
   // Pinned and cached: a second resolve works with the registry gone.
   const offline = await resolveImages(manifest, { ...ctx, registry: new RegistryClient({ log, attempts: 1 }) })
   t.equal(offline.size, 4)

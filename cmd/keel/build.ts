@@ -1,7 +1,10 @@
 // keel build [-o DIR] [--name NAME] [-f FORMAT]... MANIFEST...
 import { mkdir } from 'node:fs/promises'
-import { basename, resolve } from 'node:path'
+import { basename, join, resolve } from 'node:path'
 import { assembleTree, treeToTar } from '../../pkg/assemble/index.js'
+import { ContentStore } from '../../pkg/layers/index.js'
+import { capturePackageDatabases, writeSbom } from './sbom.js'
+import { version } from './version.js'
 import { UserError, withAction } from '../../pkg/errors/index.js'
 import { stringify as toYaml } from 'yaml'
 import { loadManifests, manifestData } from '../../pkg/manifest/index.js'
@@ -67,12 +70,21 @@ export async function buildCommand(io: CliIO, args: string[]): Promise<number> {
     platform: values.platform, insecureRegistry: values['insecure-registry'], pull: values.pull,
   })
   const images = await resolveImages(manifest, ctx)
-  const tree = await withAction('assembling the root filesystem', () => assembleTree({ manifest, images }))
-  await mkdir(outDir, { recursive: true })
-  for (const format of formats) {
-    const files = await withAction(`writing ${format}`, () =>
-      outputFormats[format]!(treeToTar(tree, ctx.sourceDateEpoch ?? 0), { dir: outDir, name, mtime: ctx.sourceDateEpoch ?? 0 }))
-    for (const f of files) io.stdout.write(`${f}\n`)
+  const epoch = ctx.sourceDateEpoch ?? 0
+  const content = await ContentStore.create(join(ctx.cacheDir, 'tmp'))
+  try {
+    const assembled = await withAction('assembling the root filesystem', () =>
+      assembleTree({ manifest, images, content, capture: capturePackageDatabases }))
+    await mkdir(outDir, { recursive: true })
+    for (const format of formats) {
+      const files = await withAction(`writing ${format}`, () =>
+        outputFormats[format]!(treeToTar(assembled.tree, epoch), { dir: outDir, name, mtime: epoch }))
+      for (const f of files) io.stdout.write(`${f}\n`)
+    }
+    const sbom = await withAction('writing the SBOM', () => writeSbom(outDir, name, assembled.images, epoch, version()))
+    io.stdout.write(`${sbom}\n`)
+  } finally {
+    await content.dispose()
   }
   return 0
 }

@@ -1,9 +1,9 @@
 // The keel command line: a thin main over run(io, args), which maps every
 // error class to a message and an exit code. Only this folder prints.
-import { readFileSync } from 'node:fs'
 import { ExitError, IntegrityError, NetworkError, ToolError, UserError } from '../../pkg/errors/index.js'
 import { createLogger } from '../../pkg/log/index.js'
 import { UsageError, type CliIO } from './io.js'
+import { version } from './version.js'
 
 export const exitCodes = { ok: 0, failure: 1, usage: 2, tool: 3, internal: 70 } as const
 
@@ -34,19 +34,6 @@ const commands: Record<string, () => Promise<Command>> = {
     io.stdout.write(`keel ${version()}\n`)
     return 0
   },
-}
-
-/** keel's version, from package.json (two folders up from the source, three from dist/). */
-export function version(): string {
-  for (const rel of ['../../package.json', '../../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string }
-      if (pkg.name === 'keel' && pkg.version) return pkg.version
-    } catch {
-      // not here; try the next
-    }
-  }
-  return 'unknown'
 }
 
 /** Runs one keel command line; returns the exit code. Never throws. */

@@ -307,6 +307,36 @@ export function crossChecks(m: Manifest): Problem[] {
     }
   })
 
+  // Binds whose source is not an absolute path name a volume (LinuxKit's rule).
+  const volumes = new Map(m.volumes.map((v) => [v.name, v]))
+  for (const section of sections) {
+    m[section].forEach((e, i) => {
+      const key = `${section}[${i}]`
+      for (const field of ['binds', 'binds.add'] as const) {
+        const list = e[field]
+        if (!Array.isArray(list)) continue
+        list.forEach((b: unknown, j) => {
+          if (typeof b !== 'string') return
+          const parts = b.split(':')
+          if (parts[0]!.startsWith('/') || parts.length < 2) return
+          const v = volumes.get(parts[0]!)
+          if (!v) at(key, [field, j], `"${parts[0]}" is neither an absolute path nor a volume in this manifest`)
+          else if (v.readonly && parts[2] !== 'ro') at(key, [field, j], `volume "${v.name}" is read-only: bind it with ":ro"`)
+        })
+      }
+      const mounts = e['mounts']
+      if (Array.isArray(mounts)) {
+        mounts.forEach((mt: unknown, j) => {
+          if (mt === null || typeof mt !== 'object') return
+          const mount = mt as Record<string, unknown>
+          if (mount['type'] !== 'bind' || typeof mount['source'] !== 'string' || mount['source'].startsWith('/')) return
+          const v = volumes.get(mount['source'])
+          if (!v) at(key, ['mounts', j, 'source'], `"${mount['source']}" is neither an absolute path nor a volume in this manifest`)
+        })
+      }
+    })
+  }
+
   // keel.after: known services, no cycles.
   const after = new Map(m.services.map((s) => [s.name, s.keel?.after ?? []]))
   m.services.forEach((s, i) => {

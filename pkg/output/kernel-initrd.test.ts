@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process'
 import { readdirSync, readFileSync, lstatSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
-import { FsTree } from '../layers/index.js'
+import { FsTree, memoryContent } from '../layers/index.js'
 import { treeToTar } from '../assemble/index.js'
 import { writeKernelInitrd } from './kernel-initrd.js'
 import { encodeCpioHeader } from './cpio.js'
@@ -11,11 +11,11 @@ import { encodeCpioHeader } from './cpio.js'
 function sampleTree(): FsTree {
   const t = new FsTree()
   const root = { uid: 0, gid: 0 }
-  t.set({ path: 'boot/kernel', type: 'file', mode: 0o644, ...root, data: Buffer.from('KERNEL') }, 'test')
-  t.set({ path: 'boot/cmdline', type: 'file', mode: 0o644, ...root, data: Buffer.from('console=ttyS0') }, 'test')
-  t.set({ path: 'init', type: 'file', mode: 0o755, ...root, data: Buffer.from('#!/bin/sh\necho hi\n') }, 'test')
-  t.set({ path: 'bin/sh', type: 'file', mode: 0o4755, uid: 0, gid: 0, data: Buffer.from('shell') }, 'test')
-  t.set({ path: 'bin/ash', type: 'link', mode: 0o4755, uid: 0, gid: 0, linkname: 'bin/sh', data: t.get('bin/sh')!.data! }, 'test')
+  t.set({ path: 'boot/kernel', type: 'file', mode: 0o644, ...root, content: memoryContent('KERNEL') }, 'test')
+  t.set({ path: 'boot/cmdline', type: 'file', mode: 0o644, ...root, content: memoryContent('console=ttyS0') }, 'test')
+  t.set({ path: 'init', type: 'file', mode: 0o755, ...root, content: memoryContent('#!/bin/sh\necho hi\n') }, 'test')
+  t.set({ path: 'bin/sh', type: 'file', mode: 0o4755, uid: 0, gid: 0, content: memoryContent('shell') }, 'test')
+  t.set({ path: 'bin/ash', type: 'link', mode: 0o4755, uid: 0, gid: 0, linkname: 'bin/sh', content: t.get('bin/sh')!.content! }, 'test')
   t.set({ path: 'etc/motd', type: 'symlink', mode: 0o777, uid: 0, gid: 0, linkname: '../init' }, 'test')
   t.set({ path: 'home/user', type: 'directory', mode: 0o700, uid: 1000, gid: 1000 }, 'test')
   t.set({ path: 'dev/null', type: 'char', mode: 0o666, uid: 0, gid: 0, devmajor: 1, devminor: 3 }, 'test')

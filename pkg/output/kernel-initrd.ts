@@ -2,13 +2,12 @@
 // everything but boot/) and NAME-cmdline, as LinuxKit names them.
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
 import { createGzip } from 'node:zlib'
 import tar from 'tar-stream'
 import { UserError } from '../errors/index.js'
 import { comparePaths } from '../tar/index.js'
 import { CpioWriter, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG, type CpioHeader } from './cpio.js'
-import { OutputSet } from './files.js'
+import { OutputSet, type OutputFile } from './files.js'
 import type { OutputContext, OutputWriter } from './types.js'
 
 /** Entries every initrd has even when no image gives them: the kernel opens /dev/console for init. */
@@ -17,26 +16,42 @@ const requiredEntries: CpioHeader[] = [
   { name: 'dev/console', ino: 0, mode: S_IFCHR | 0o600, uid: 0, gid: 0, nlink: 1, mtime: 0, size: 0, rdevmajor: 5, rdevminor: 1 },
 ]
 
-export const writeKernelInitrd: OutputWriter = async (tarStream: Readable, ctx: OutputContext): Promise<string[]> => {
-  const out = new OutputSet()
+export interface InitrdParts {
+  kernel: Buffer
+  cmdline: Buffer
+  ucode: Buffer | undefined
+}
+
+/**
+ * Reads the tar stream: boot/kernel, boot/cmdline and boot/ucode.cpio are
+ * returned; everything else becomes a gzip'd newc cpio written to `initrd`
+ * (with the microcode cpio in front, uncompressed, as the kernel expects).
+ */
+export async function writeInitrd(tarStream: Readable, initrd: OutputFile, mtime: number): Promise<InitrdParts> {
   const gzip = createGzip({ level: 9 })
-  try {
-    const initrd = await out.create(join(ctx.dir, `${ctx.name}-initrd.img`))
-    const compressed = pipeline(gzip, initrd.stream)
-    compressed.catch(() => undefined) // awaited below; failures before that are reported by what threw
-    const cpio = new CpioWriter(gzip)
-    let kernel: Buffer | undefined
-    let cmdline: Buffer | undefined
-    let nextIno = 1
-    const inoOf = new Map<string, number>()
-    const required = [...requiredEntries]
-    const emitRequiredBefore = async (name: string | undefined): Promise<void> => {
-      while (required.length > 0 && (name === undefined || comparePaths(required[0]!.name, name) <= 0)) {
-        const r = required.shift()!
-        if (r.name === name) continue // the image has its own
-        await cpio.entry({ ...r, ino: nextIno++, mtime: ctx.mtime })
-      }
+  let kernel: Buffer | undefined
+  let cmdline: Buffer | undefined
+  let ucode: Buffer | undefined
+  // The body of the cpio is compressed into a buffer list first, so the
+  // microcode (which comes from the same stream) can be written ahead of it.
+  const compressed: Buffer[] = []
+  gzip.on('data', (c: Buffer) => compressed.push(c))
+  const gzipped = new Promise<void>((resolve, reject) => {
+    gzip.once('end', () => resolve())
+    gzip.once('error', reject)
+  })
+  const cpio = new CpioWriter(gzip)
+  let nextIno = 1
+  const inoOf = new Map<string, number>()
+  const required = [...requiredEntries]
+  const emitRequiredBefore = async (name: string | undefined): Promise<void> => {
+    while (required.length > 0 && (name === undefined || comparePaths(required[0]!.name, name) <= 0)) {
+      const r = required.shift()!
+      if (r.name === name) continue // the image has its own
+      await cpio.entry({ ...r, ino: nextIno++, mtime })
     }
+  }
+  try {
     const extract = tar.extract()
     const reading = (async () => {
       for await (const entry of extract) {
@@ -46,6 +61,7 @@ export const writeKernelInitrd: OutputWriter = async (tarStream: Readable, ctx: 
           const data = await collect(entry)
           if (name === 'boot/kernel') kernel = data
           else if (name === 'boot/cmdline') cmdline = data
+          else if (name === 'boot/ucode.cpio') ucode = data
           continue
         }
         await emitRequiredBefore(name)
@@ -98,14 +114,29 @@ export const writeKernelInitrd: OutputWriter = async (tarStream: Readable, ctx: 
     await emitRequiredBefore(undefined)
     await cpio.finish()
     gzip.end()
-    await compressed
-    await initrd.close()
-    if (!kernel) throw new UserError('the image has no kernel (boot/kernel): a kernel+initrd output needs a kernel: section')
-    await out.writeFile(join(ctx.dir, `${ctx.name}-kernel`), kernel)
-    await out.writeFile(join(ctx.dir, `${ctx.name}-cmdline`), cmdline ?? Buffer.alloc(0))
-    return await out.commit()
+    await gzipped
   } catch (err) {
     gzip.destroy()
+    tarStream.destroy()
+    throw err
+  }
+  if (!kernel) throw new UserError('the image has no kernel (boot/kernel): this output needs a kernel: section')
+  if (ucode) initrd.stream.write(ucode)
+  for (const c of compressed) initrd.stream.write(c)
+  await initrd.close()
+  return { kernel, cmdline: cmdline ?? Buffer.alloc(0), ucode }
+}
+
+/** kernel+initrd: NAME-kernel, NAME-initrd.img and NAME-cmdline, as LinuxKit names them. */
+export const writeKernelInitrd: OutputWriter = async (tarStream: Readable, ctx: OutputContext): Promise<string[]> => {
+  const out = new OutputSet()
+  try {
+    const initrd = await out.create(join(ctx.dir, `${ctx.name}-initrd.img`))
+    const parts = await writeInitrd(tarStream, initrd, ctx.mtime)
+    await out.writeFile(join(ctx.dir, `${ctx.name}-kernel`), parts.kernel)
+    await out.writeFile(join(ctx.dir, `${ctx.name}-cmdline`), parts.cmdline)
+    return await out.commit()
+  } catch (err) {
     tarStream.destroy()
     await out.abort()
     throw err

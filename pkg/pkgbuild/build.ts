@@ -85,19 +85,24 @@ export async function buildPackage(dir: string, ctx: BuildContext): Promise<Buil
   })
 }
 
+/** Image label listing the Debian packages a package image was built from (for the SBOM). */
+export const debianPackagesLabel = 'dev.keel.debian-packages'
+
 interface UnpackMeta {
   overrides: Map<string, EntryOverride>
   extras: ExtraEntry[]
+  packages: Array<{ name: string; version: string; architecture: string; source: string; sourceVersion: string }>
 }
 
 async function unpackDebianPackages(spec: PackageSpec, rootfs: string, ctx: BuildContext): Promise<UnpackMeta> {
-  const meta: UnpackMeta = { overrides: new Map(), extras: [] }
+  const meta: UnpackMeta = { overrides: new Map(), extras: [], packages: [] }
   if (spec.packages.length === 0) return meta
   const sources = ctx.archive?.sources ?? apt.readHostSources()
   if (sources.length === 0) throw new UserError('no Debian archive configured', { hint: 'add a deb source to /etc/apt or pass --mirror URL' })
   const index = await withAction('reading the Debian archive index', () =>
     apt.loadArchiveIndex({ sources, arch: 'amd64', cacheDir: ctx.cacheDir, runner: ctx.runner, log: ctx.log }))
   const selected = apt.resolvePackages(index, spec.packages, { exclude: spec.exclude })
+  meta.packages = selected.map((p) => ({ name: p.name, version: p.version, architecture: p.architecture, source: p.source, sourceVersion: p.sourceVersion }))
   ctx.log.info(`${spec.image}: ${selected.length} Debian package(s): ${selected.map((p) => `${p.name}=${p.version}`).join(' ')}`)
   const debs = await Promise.all(selected.map((p) => apt.fetchDeb(p, { cacheDir: ctx.cacheDir, log: ctx.log })))
   for (const [i, deb] of debs.entries()) {
@@ -163,11 +168,13 @@ async function storeImage(pkg: PackageRef, rootfs: string, meta: UnpackMeta, ctx
   tarStream.on('error', (err: Error) => gz.destroy(err))
   const layerBlob = await stored
   const layer: Descriptor = { mediaType: mediaTypes.ociLayerGzip, ...layerBlob }
-  const labels = pkg.spec.config === undefined ? undefined : { [mobyConfigLabel]: JSON.stringify(pkg.spec.config) }
+  const labels: Record<string, string> = {}
+  if (pkg.spec.config !== undefined) labels[mobyConfigLabel] = JSON.stringify(pkg.spec.config)
+  if (meta.packages.length > 0) labels[debianPackagesLabel] = JSON.stringify(meta.packages)
   const config: ImageConfig = {
     architecture: 'amd64',
     os: 'linux',
-    config: labels ? { Labels: labels } : {},
+    config: Object.keys(labels).length > 0 ? { Labels: labels } : {},
     rootfs: { type: 'layers', diff_ids: [`sha256:${diffHash.digest('hex')}`] },
   }
   return ctx.store.putImage(pkg.ref, config, [layer], { 'org.opencontainers.image.ref.name': pkg.ref, 'dev.keel.package.tag': pkg.tag })

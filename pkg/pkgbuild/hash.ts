@@ -7,7 +7,7 @@ import { readlink } from 'node:fs/promises'
 import { walkSorted } from '../tar/index.js'
 
 /** Bumped when the way packages are built changes, so old images are not reused. */
-export const packageFormatVersion = 'keel-pkg-1'
+export const packageFormatVersion = 'keel-pkg-2'
 
 const ignoredNames = new Set(['.git', 'node_modules'])
 

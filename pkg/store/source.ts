@@ -8,11 +8,13 @@ import type { Store } from './store.js'
 
 export async function imageSourceOf(store: Store, ref: string, top: Descriptor, platform: Platform = { os: 'linux', architecture: 'amd64' }): Promise<ImageSource> {
   const descriptor = await selectManifest(store, top, platform, ref, 0)
-  const manifest = await store.readJson<ImageManifest>(descriptor.digest)
+  const manifestBytes = await store.readBlob(descriptor.digest)
+  const manifest = JSON.parse(manifestBytes.toString('utf8')) as ImageManifest
   if (!manifest.config || !Array.isArray(manifest.layers)) {
     throw new IntegrityError(`image ${ref} (${descriptor.digest}): manifest has no config or layers`)
   }
-  const config = await store.readJson<ImageConfig>(manifest.config.digest)
+  const configBytes = await store.readBlob(manifest.config.digest)
+  const config = JSON.parse(configBytes.toString('utf8')) as ImageConfig
   for (const l of manifest.layers) {
     if (!(await store.hasBlob(l.digest))) throw new IntegrityError(`image ${ref} (${descriptor.digest}): layer ${l.digest} is missing from the store; pull it again`)
   }
@@ -21,6 +23,8 @@ export async function imageSourceOf(store: Store, ref: string, top: Descriptor, 
     digest: descriptor.digest,
     config,
     layers: manifest.layers.map((l) => ({ descriptor: l, open: () => store.openBlob(l.digest) })),
+    manifestBytes,
+    configBytes,
   }
 }
 

@@ -21,7 +21,7 @@ t.test('examples/minimal.yml builds, boots, greets twice and powers off', async 
   for (const suffix of ['kernel', 'initrd.img', 'cmdline']) {
     t.ok(statSync(join(out, `minimal-${suffix}`)).size > 0, `minimal-${suffix} written`)
   }
-  t.same(build.stdout.trim().split('\n').sort(), ['cmdline', 'initrd.img', 'kernel'].map((s) => join(out, `minimal-${s}`)), 'prints what it wrote')
+  t.same(build.stdout.trim().split('\n').sort(), ['cmdline', 'initrd.img', 'kernel', 'sbom.spdx.json'].map((s) => join(out, `minimal-${s}`)), 'prints what it wrote')
 
   const boot = await bootAndWatch(join(out, 'minimal'), expected, { timeoutMs: 180_000 })
   if (!boot.ok) t.comment(`console:\n${boot.console}\nstderr:\n${boot.stderr}`)

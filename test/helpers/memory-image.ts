@@ -54,14 +54,21 @@ export async function memoryImage(ref: string, layers: LayerEntry[][], config: P
     config: { ...config },
     rootfs: { type: 'layers', diff_ids: tars.map((t) => `sha256:${createHash('sha256').update(t).digest('hex')}` as Digest) },
   }
+  const configBytes = Buffer.from(JSON.stringify(imageConfig))
+  const layerDescriptors = blobs.map((b) => ({ mediaType: mediaTypes.ociLayerGzip, digest: sha256Digest(b), size: b.length }))
+  const manifestBytes = Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType: mediaTypes.ociManifest,
+    config: { mediaType: mediaTypes.ociConfig, digest: sha256Digest(configBytes), size: configBytes.length },
+    layers: layerDescriptors,
+    annotations: { 'dev.keel.test.ref': ref },
+  }))
   return {
     ref,
-    digest: sha256Digest(JSON.stringify(imageConfig) + ref),
+    digest: sha256Digest(manifestBytes),
     config: imageConfig,
-    layers: blobs.map((b) => ({
-      descriptor: { mediaType: mediaTypes.ociLayerGzip, digest: sha256Digest(b), size: b.length },
-      open: () => Readable.from([b]),
-    })),
+    layers: blobs.map((b, i) => ({ descriptor: layerDescriptors[i]!, open: () => Readable.from([b]) })),
+    manifestBytes,
+    configBytes,
   }
 }
 

@@ -50,6 +50,7 @@ int main(int argc, char **argv)
 	modules_load_all();
 	loopback_up();
 	hostname_setup();
+	mount_volumes();
 	run_onboot();
 	start_services();
 	shut_down(sup_wait_power());

@@ -14,6 +14,8 @@
 
 static const char *const default_modules[] = {
 	"virtio_pci", "virtio_blk", "virtio_net", "virtio_console", "virtio_rng", "virtio_scsi",
+	/* Containers with writable roots run on an overlay of their image. */
+	"overlay",
 };
 
 void modname_normalize(const char *path_or_name, char *out, size_t size)

@@ -1,6 +1,10 @@
 #include "mounts.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -144,4 +148,55 @@ void console_reopen(void)
 			fcntl(fd, F_SETFD, 0);
 	if (fd > 2)
 		close(fd);
+}
+
+/* LinuxKit's volumes: containers/volumes/NAME/{lower,tmp,merged}. merged is
+ * an overlay of lower with its upper layer on a tmpfs in tmp; a volume
+ * without tmp is read-only, so lower is bound onto merged read-only. */
+void mount_volumes(void)
+{
+	static const char *dir = "/containers/volumes";
+	char **names;
+	size_t n;
+	err_t e;
+	if (access(dir, F_OK) < 0)
+		return;
+	if (list_subdirs(dir, &names, &n, &e) < 0) {
+		log_msg("volumes: %s", e.msg);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char lower[PATH_MAX], merged[PATH_MAX], tmp[PATH_MAX], upper[PATH_MAX], work[PATH_MAX], data[3 * PATH_MAX + 64];
+		if (path_fmt(lower, sizeof(lower), "%s/%s/lower", dir, names[i]) < 0 ||
+		    path_fmt(merged, sizeof(merged), "%s/%s/merged", dir, names[i]) < 0 ||
+		    path_fmt(tmp, sizeof(tmp), "%s/%s/tmp", dir, names[i]) < 0 ||
+		    path_fmt(upper, sizeof(upper), "%s/%s/tmp/upper", dir, names[i]) < 0 ||
+		    path_fmt(work, sizeof(work), "%s/%s/tmp/work", dir, names[i]) < 0) {
+			log_msg("volume %s: name too long", names[i]);
+			continue;
+		}
+		if (access(lower, F_OK) < 0 || access(merged, F_OK) < 0) {
+			log_msg("volume %s: no lower or merged folder; not mounted", names[i]);
+			continue;
+		}
+		if (access(tmp, F_OK) < 0) {
+			if (mount(lower, merged, NULL, MS_BIND, NULL) < 0 ||
+			    mount(NULL, merged, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+				log_msg("volume %s: read-only bind: %s", names[i], strerror(errno));
+			else
+				log_msg("volume %s mounted read-only", names[i]);
+			continue;
+		}
+		if (mount("tmpfs", tmp, "tmpfs", MS_RELATIME, NULL) < 0 ||
+		    (mkdir(upper, 0755) < 0 && errno != EEXIST) || (mkdir(work, 0755) < 0 && errno != EEXIST)) {
+			log_msg("volume %s: tmpfs: %s", names[i], strerror(errno));
+			continue;
+		}
+		snprintf(data, sizeof(data), "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work);
+		if (mount("overlay", merged, "overlay", MS_RELATIME, data) < 0)
+			log_msg("volume %s: overlay: %s", names[i], strerror(errno));
+		else
+			log_msg("volume %s mounted", names[i]);
+	}
+	free_names(names, n);
 }

@@ -24,6 +24,8 @@ int mount_options_parse(const char *const *opts, size_t n, struct mount_opts *ou
  * PID 1. Failures are logged, not fatal: a partly set up system can still
  * run containers and show what went wrong. */
 void mount_system(void);
+/* Mounts LinuxKit-style volumes under /containers/volumes. */
+void mount_volumes(void);
 /* Points fds 0, 1 and 2 at /dev/console. */
 void console_reopen(void);
 

@@ -1,5 +1,7 @@
 #include "runtime.h"
 
+#include <sys/mount.h>
+
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
@@ -12,6 +14,7 @@
 #include <sys/wait.h>
 
 #include "log.h"
+#include "mounts.h"
 #include "rootfs.h"
 #include "spec.h"
 
@@ -193,6 +196,56 @@ static pid_t clone_via_helper(const struct launch *l, err_t *e)
 	return pid;
 }
 
+/* A runtime.json path: absolute on the host, or relative to the container's rootfs. */
+static int host_path(const char *bundle, const char *p, char *out, size_t size, err_t *e)
+{
+	char clean[PATH_MAX];
+	if (path_clean(p, clean, sizeof(clean), e) < 0)
+		return -1;
+	if (p[0] == '/')
+		return snprintf(out, size, "%s", clean) >= (int)size ? err_set(e, "%s: path too long", p) : 0;
+	return path_fmt(out, size, "%s/rootfs%s", bundle, clean) < 0 ? err_set(e, "%s: path too long", p) : 0;
+}
+
+/* LinuxKit's runtime mounts: made on the host, in order, each with one
+ * mount(2) whose flags come from its options ("bind", "rbind", "remount",
+ * "ro", "private", ...); the destination is created first, and so are the
+ * upper and work folders of an overlay. */
+static int runtime_mount(const char *bundle, const struct spec_mount *m, err_t *e)
+{
+	char dest[PATH_MAX];
+	const char *opts[64];
+	size_t n = 0;
+	bool remount = false;
+	struct mount_opts o;
+	if (host_path(bundle, m->destination, dest, sizeof(dest), e) < 0 || mkdir_p(dest, 0755, e) < 0)
+		return -1;
+	if (m->noptions > ARRAY_LEN(opts))
+		return err_set(e, "%s: too many mount options", m->destination);
+	for (size_t i = 0; i < m->noptions; i++) {
+		const char *opt = m->options[i];
+		if (strcmp(opt, "remount") == 0) {
+			remount = true;
+			continue;
+		}
+		if (strncmp(opt, "upperdir=", 9) == 0 || strncmp(opt, "workdir=", 8) == 0) {
+			if (mkdir_p(strchr(opt, '=') + 1, 0755, e) < 0)
+				return -1;
+		}
+		opts[n++] = opt;
+	}
+	if (mount_options_parse(opts, n, &o, e) < 0)
+		return -1;
+	unsigned long flags = o.flags | o.propagation;
+	if (o.bind)
+		flags |= MS_BIND | (o.recursive ? MS_REC : 0);
+	if (remount)
+		flags |= MS_REMOUNT;
+	if (mount(m->source, dest, m->type, flags, o.data[0] ? o.data : NULL) < 0)
+		return err_sys(e, "mount %s on %s", m->source ? m->source : m->type ? m->type : "(none)", dest);
+	return 0;
+}
+
 static int prepare_host(const char *bundle, const char *name, err_t *e)
 {
 	char path[PATH_MAX], *text = NULL;
@@ -210,8 +263,20 @@ static int prepare_host(const char *bundle, const char *name, err_t *e)
 		runtime_extra_free(&rx);
 		return err_prefix(e, "runtime.json");
 	}
-	for (size_t i = 0; i < rx.nmkdir && r == 0; i++)
-		r = mkdir_p(rx.mkdir[i], 0755, e);
+	/* Mounts first, so that mkdir can make folders under them. */
+	for (size_t i = 0; i < rx.nmounts && r == 0; i++)
+		r = runtime_mount(bundle, &rx.mounts[i], e);
+	for (size_t i = 0; i < rx.nmkdir && r == 0; i++) {
+		r = host_path(bundle, rx.mkdir[i], path, sizeof(path), e);
+		if (r == 0)
+			r = mkdir_p(path, 0755, e);
+	}
+	for (size_t i = 0; i < rx.ncgroups && r == 0; i++) {
+		if (path_fmt(path, sizeof(path), "/sys/fs/cgroup/%s", rx.cgroups[i]) < 0)
+			r = err_set(e, "cgroup %s: name too long", rx.cgroups[i]);
+		else
+			r = mkdir_p(path, 0755, e);
+	}
 	if (r == 0 && rx.ignored[0])
 		log_msg("%s: runtime.json: ignoring %s (not supported yet)", name, rx.ignored);
 	runtime_extra_free(&rx);

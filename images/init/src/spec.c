@@ -80,16 +80,16 @@ static int parse_namespaces(struct spec *s, const struct json *list, err_t *e)
 	return 0;
 }
 
-static int parse_mounts(struct spec *s, const struct json *list, err_t *e)
+static int parse_mount_list(const struct json *list, struct spec_mount **out, size_t *count, err_t *e)
 {
 	if (!list)
 		return 0;
-	s->mounts = calloc(list->count + 1, sizeof(*s->mounts));
-	if (!s->mounts)
+	*out = calloc(list->count + 1, sizeof(**out));
+	if (!*out)
 		return err_sys(e, "mounts");
 	for (const struct json *m = list->child; m; m = m->next) {
-		size_t i = s->nmounts;
-		struct spec_mount *sm = &s->mounts[i];
+		size_t i = *count;
+		struct spec_mount *sm = &(*out)[i];
 		const struct json *dest, *type, *source, *options;
 		if (m->type != JSON_OBJECT)
 			return err_set(e, "mounts[%zu]: must be an object", i);
@@ -104,13 +104,18 @@ static int parse_mounts(struct spec *s, const struct json *list, err_t *e)
 		if (path_clean(dest->string, clean, sizeof(clean), e) < 0)
 			return err_prefix(e, "mounts[%zu].destination", i);
 		sm->destination = dest->string;
-		sm->type = type ? type->string : NULL;
-		sm->source = source ? source->string : NULL;
-		s->nmounts++;
+		sm->type = type && type->string[0] ? type->string : NULL;
+		sm->source = source && source->string[0] ? source->string : NULL;
+		(*count)++;
 		if (string_list(options, &sm->options, &sm->noptions, "mounts[].options", e) < 0)
 			return -1;
 	}
 	return 0;
+}
+
+static int parse_mounts(struct spec *s, const struct json *list, err_t *e)
+{
+	return parse_mount_list(list, &s->mounts, &s->nmounts, e);
 }
 
 static int parse_user(struct spec *s, const struct json *user, err_t *e)
@@ -233,25 +238,47 @@ const char *spec_getenv(const struct spec *s, const char *name)
 	return found;
 }
 
+/* An object whose members are all empty strings, like the bindNS that
+ * assembly always writes, asks for nothing. */
+static bool all_empty(const struct json *m)
+{
+	if (m->type == JSON_NULL)
+		return true;
+	if (m->type == JSON_STRING)
+		return m->string[0] == '\0';
+	if (m->type == JSON_ARRAY)
+		return m->count == 0;
+	if (m->type == JSON_OBJECT) {
+		for (const struct json *c = m->child; c; c = c->next)
+			if (!all_empty(c))
+				return false;
+		return true;
+	}
+	return false;
+}
+
 int runtime_extra_parse(struct runtime_extra *r, const char *text, size_t len, err_t *e)
 {
-	const struct json *mkdir;
+	const struct json *mkdir, *mounts, *cgroups;
 	memset(r, 0, sizeof(*r));
 	if (!(r->doc = json_parse(text, len, e)))
 		return -1;
 	if (r->doc->type != JSON_OBJECT)
 		return err_set(e, "the document must be an object");
 	if (member(r->doc, "mkdir", JSON_ARRAY, &mkdir, "", e) < 0 ||
-	    string_list(mkdir, &r->mkdir, &r->nmkdir, "mkdir", e) < 0)
+	    string_list(mkdir, &r->mkdir, &r->nmkdir, "mkdir", e) < 0 ||
+	    member(r->doc, "cgroups", JSON_ARRAY, &cgroups, "", e) < 0 ||
+	    string_list(cgroups, &r->cgroups, &r->ncgroups, "cgroups", e) < 0 ||
+	    member(r->doc, "mounts", JSON_ARRAY, &mounts, "", e) < 0 ||
+	    parse_mount_list(mounts, &r->mounts, &r->nmounts, e) < 0)
 		return -1;
-	for (size_t i = 0; i < r->nmkdir; i++)
-		if (r->mkdir[i][0] != '/')
-			return err_set(e, "mkdir[%zu]: must be an absolute path", i);
+	for (size_t i = 0; i < r->ncgroups; i++)
+		if (strstr(r->cgroups[i], "..") || r->cgroups[i][0] == '\0')
+			return err_set(e, "cgroups[%zu]: %s is not a cgroup name", i, r->cgroups[i]);
 	for (const struct json *m = r->doc->child; m; m = m->next) {
 		size_t n = strlen(r->ignored);
-		bool empty = m->type == JSON_NULL ||
-			     ((m->type == JSON_ARRAY || m->type == JSON_OBJECT) && m->count == 0);
-		if (strcmp(m->key, "mkdir") == 0 || empty)
+		if (strcmp(m->key, "mkdir") == 0 || strcmp(m->key, "mounts") == 0 ||
+		    strcmp(m->key, "cgroups") == 0 || all_empty(m))
 			continue;
 		snprintf(r->ignored + n, sizeof(r->ignored) - n, "%s%s", n ? ", " : "", m->key);
 	}
@@ -260,6 +287,10 @@ int runtime_extra_parse(struct runtime_extra *r, const char *text, size_t len, e
 
 void runtime_extra_free(struct runtime_extra *r)
 {
+	for (size_t i = 0; i < r->nmounts; i++)
+		free(r->mounts[i].options);
+	free(r->mounts);
+	free(r->cgroups);
 	free(r->mkdir);
 	json_free(r->doc);
 	memset(r, 0, sizeof(*r));

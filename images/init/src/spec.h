@@ -55,6 +55,12 @@ struct runtime_extra {
 	struct json *doc;
 	const char **mkdir;
 	size_t nmkdir;
+	const char **cgroups;
+	size_t ncgroups;
+	/* Mounts made on the host before the container starts: its root
+	 * (a bind, or tmpfs + overlay for a writable root) and any others. */
+	struct spec_mount *mounts;
+	size_t nmounts;
 	char ignored[256]; /* comma-separated keys present but not supported */
 };
 

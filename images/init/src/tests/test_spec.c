@@ -157,7 +157,22 @@ static void runtime_json(void)
 	runtime_extra_free(&r);
 
 	text = "{\"mkdir\":[\"var/lib\"]}";
-	ok(runtime_extra_parse(&r, text, strlen(text), &e) < 0, "relative mkdir refused");
+	ok(runtime_extra_parse(&r, text, strlen(text), &e) == 0 && r.nmkdir == 1,
+	   "a relative mkdir is accepted (it is relative to the container's rootfs)");
+	runtime_extra_free(&r);
+
+	text = "{\"cgroups\":[\"keel/a\"],\"mounts\":[{\"source\":\"tmpfs\",\"type\":\"tmpfs\",\"destination\":\"/c/tmp\"},"
+	       "{\"destination\":\"/c/tmp\",\"options\":[\"remount\",\"private\"]}],"
+	       "\"bindNS\":{\"net\":\"\",\"pid\":\"\"},\"namespace\":\"\",\"interfaces\":[]}";
+	ok(runtime_extra_parse(&r, text, strlen(text), &e) == 0, "LinuxKit's full runtime.json parses");
+	ok(r.nmounts == 2 && r.mounts[0].type && !strcmp(r.mounts[0].type, "tmpfs") && r.mounts[1].type == NULL &&
+	   r.mounts[1].noptions == 2, "runtime mounts");
+	ok(r.ncgroups == 1 && !strcmp(r.cgroups[0], "keel/a"), "cgroups");
+	is_str(r.ignored, "", "empty bindNS, namespace and interfaces are not reported");
+	runtime_extra_free(&r);
+
+	text = "{\"cgroups\":[\"../escape\"]}";
+	ok(runtime_extra_parse(&r, text, strlen(text), &e) < 0, "a cgroup name with .. is refused");
 	runtime_extra_free(&r);
 }
 
