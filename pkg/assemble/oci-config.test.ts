@@ -224,3 +224,9 @@ for (const name of fixtureNames) {
     t.doesNotThrow(() => JSON.parse(gotRuntime), 'runtime.json is JSON')
   })
 }
+
+t.test('an image config with a working folder that climbs out is refused, naming the image', async (t) => {
+  t.throws(() => generateConfig({ name: 'a', image: 'x', command: ['/a'] }, image({ WorkingDir: '/app/../../etc' }), ids, 'services[0] a (evil:1)'),
+    /services\[0\] a \(evil:1\): cwd "\/app\/\.\.\/\.\.\/etc" must be an absolute path without "\.\."/)
+  t.throws(() => generateConfig({ name: 'a', image: 'x', command: ['/a'] }, image({ WorkingDir: 'relative' }), ids, 'a'), /must be an absolute path/)
+})
