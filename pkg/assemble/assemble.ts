@@ -268,6 +268,11 @@ async function addContainer(
   // that it is a mount point); writable: an overlay whose upper layer is a tmpfs.
   const mounts = rootfsMounts(prefix, readonly, root)
   tree.set({ path: `${prefix}/runtime.json`, type: 'file', mode: 0o644, uid: 0, gid: 0, content: memoryContent(runtimeJson(runtime, mounts)) }, where)
+  // keel's own settings (restart policy, start order) for its init; only when given, so a
+  // LinuxKit manifest assembles to exactly what LinuxKit writes.
+  if (entry.keel && Object.keys(entry.keel).length > 0) {
+    tree.set({ path: `${prefix}/keel.json`, type: 'file', mode: 0o644, uid: 0, gid: 0, content: memoryContent(`${JSON.stringify(entry.keel)}\n`) }, where)
+  }
 }
 
 async function readSourceFromDisk(path: string): Promise<Buffer | undefined> {

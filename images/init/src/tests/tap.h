@@ -29,11 +29,17 @@ void tap_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 				 _w ? _w : "(null)");                                     \
 	} while (0)
 
-void test_json(void);
-void test_spec(void);
-void test_modules(void);
-void test_util(void);
-void test_relay(void);
-void test_switchroot(void);
+typedef void (*tap_suite_fn)(void);
+void tap_register(const char *name, tap_suite_fn fn);
+
+/* Defines a suite of tests and registers it, so that adding a test file
+ * needs no edit anywhere else: TAP_SUITE(test_json) { ok(...); } */
+#define TAP_SUITE(name)                                                                   \
+	static void name(void);                                                           \
+	__attribute__((constructor)) static void register_##name(void)                   \
+	{                                                                                 \
+		tap_register(#name, name);                                                \
+	}                                                                                 \
+	static void name(void)
 
 #endif

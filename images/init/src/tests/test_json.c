@@ -164,7 +164,7 @@ static void structure(void)
 	free(huge);
 }
 
-void test_json(void)
+TAP_SUITE(test_json)
 {
 	strings();
 	numbers();

@@ -99,7 +99,7 @@ static void cmdline(void)
 	free_names(list, n);
 }
 
-void test_modules(void)
+TAP_SUITE(test_modules)
 {
 	names();
 	plan();

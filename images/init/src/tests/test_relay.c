@@ -19,7 +19,7 @@ static const char *written(int out)
 	return buf;
 }
 
-void test_relay(void)
+TAP_SUITE(test_relay)
 {
 	int out = memfd_create("relay-test", 0);
 	struct relay r;

@@ -176,7 +176,7 @@ static void runtime_json(void)
 	runtime_extra_free(&r);
 }
 
-void test_spec(void)
+TAP_SUITE(test_spec)
 {
 	config();
 	mount_options();

@@ -41,7 +41,7 @@ static bool is_empty_dir(const char *path)
 	return n == 0;
 }
 
-void test_switchroot(void)
+TAP_SUITE(test_switchroot)
 {
 	char p[512], q[512];
 	bool root = geteuid() == 0;

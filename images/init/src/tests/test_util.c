@@ -98,7 +98,7 @@ static void files(void)
 	ok(system(cmd) == 0, "clean up");
 }
 
-void test_util(void)
+TAP_SUITE(test_util)
 {
 	paths();
 	errors();
