@@ -10,9 +10,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ctl.h"
+#include "keelctl.h"
 #include "log.h"
 #include "modules.h"
 #include "mounts.h"
+#include "power.h"
 #include "runtime.h"
 #include "supervise.h"
 #include "switchroot.h"
@@ -27,10 +30,13 @@
 #define SERVICES_DIR "/containers/services"
 #define ONSHUTDOWN_DIR "/containers/onshutdown"
 #define ONSHUTDOWN_TIMEOUT_MS 10000
-#define SERVICE_STOP_TIMEOUT_MS 5000
+#define LOG_DIR "/var/log"
 
 static void setup_signals(void);
 static void switch_root(void);
+static void setup_logs(void);
+static void read_settings(void);
+static void start_ctl(void);
 static void run_onboot(void);
 static void start_services(void);
 static _Noreturn void shut_down(enum power p);
@@ -38,19 +44,33 @@ static int host_main(int argc, char **argv);
 
 int main(int argc, char **argv)
 {
+	const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
+	if (argc > 0 && strcmp(base ? base + 1 : argv[0], "keelctl") == 0)
+		return keelctl_main(argc, argv);
 	if (getpid() != 1)
 		return host_main(argc, argv);
 
 	ensure_std_fds();
-	log_msg("init started (keel %s)", KEEL_VERSION);
+	/* CLOCK_MONOTONIC counts from the kernel's start: this is how long
+	 * the kernel took to get here. */
+	uint64_t t = now_ms();
+	log_msg("init started (keel %s); the kernel took %llu.%03llu s", KEEL_VERSION,
+		(unsigned long long)(t / 1000), (unsigned long long)(t % 1000));
 	setup_signals();
 	switch_root();
 	mount_system();
 	console_reopen();
+	setup_logs();
+	read_settings();
 	modules_load_all();
+	/* After the modules: the RTC's driver may be one. */
+	clock_setup();
+	entropy_report();
+	power_buttons_scan();
 	loopback_up();
 	hostname_setup();
 	mount_volumes();
+	start_ctl();
 	run_onboot();
 	start_services();
 	shut_down(sup_wait_power());
@@ -78,6 +98,45 @@ static void switch_root(void)
 	log_msg("root not switched: %s", e.msg);
 }
 
+static void setup_logs(void)
+{
+	err_t e;
+	if (mkdir_p(LOG_DIR, 0755, &e) < 0) {
+		log_msg("logs: %s", e.msg);
+		return;
+	}
+	log_file_open(LOG_DIR "/init.log");
+}
+
+static void read_settings(void)
+{
+	char *cmdline = NULL, value[32];
+	err_t e;
+	if (read_file("/proc/cmdline", 65536, &cmdline, NULL, &e) < 0) {
+		log_msg("%s", e.msg);
+		return;
+	}
+	if (cmdline_value(cmdline, "keel.stop_timeout", value, sizeof(value)) == 0) {
+		char *end;
+		long s = strtol(value, &end, 10);
+		if (end == value || *end || s < 0 || s > 3600) {
+			log_msg("keel.stop_timeout=%s: not a number of seconds (0 to 3600); using %d", value,
+				STOP_TIMEOUT_DEFAULT_MS / 1000);
+		} else {
+			sup_set_stop_timeout((int)s * 1000);
+			log_msg("stop timeout %ld s", s);
+		}
+	}
+	free(cmdline);
+}
+
+static void start_ctl(void)
+{
+	err_t e;
+	if (ctl_listen(CTL_SOCKET, &e) < 0)
+		log_msg("control socket: %s; keelctl will not work", e.msg);
+}
+
 /* Runs each bundle of dir to completion, in order; a failure is reported
  * and the next one runs anyway. */
 static void run_in_order(const char *dir, const char *stage, enum sup_kind kind, int timeout_ms)
@@ -93,8 +152,8 @@ static void run_in_order(const char *dir, const char *stage, enum sup_kind kind,
 		int status;
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		bundle_display_name(names[i], name, sizeof(name));
-		int id = sup_start(path, name, kind);
-		if (id < 0) {
+		int id = sup_add(path, name, kind);
+		if (id < 0 || sup_run(id) < 0) {
 			log_msg("%s %s FAILED: not started", stage, name);
 			continue;
 		}
@@ -115,12 +174,18 @@ static void run_in_order(const char *dir, const char *stage, enum sup_kind kind,
 static void run_onboot(void)
 {
 	run_in_order(ONBOOT_DIR, "onboot", SUP_ONBOOT, -1);
+	/* Onboot containers may have mounted a disk on /var/log, or loaded
+	 * drivers: reopen the logs there, and look for buttons again. */
+	sup_close_logs();
+	log_file_close();
+	setup_logs();
+	power_buttons_scan();
 }
 
 static void start_services(void)
 {
 	char **names, path[4096];
-	size_t n, started = 0;
+	size_t n;
 	err_t e;
 	if (sup_power_requested() != POWER_NONE)
 		return;
@@ -130,33 +195,24 @@ static void start_services(void)
 	}
 	for (size_t i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "%s/%s", SERVICES_DIR, names[i]);
-		if (sup_start(path, names[i], SUP_SERVICE) >= 0) {
-			log_msg("service %s started", names[i]);
-			started++;
-		}
+		sup_add(path, names[i], SUP_SERVICE);
 	}
-	log_msg("all services started (%zu of %zu)", started, n);
 	free_names(names, n);
+	sup_start_services();
 }
 
 static _Noreturn void shut_down(enum power p)
 {
 	log_msg("shutdown begun (%s)", p == POWER_REBOOT ? "reboot" : "power off");
 	run_in_order(ONSHUTDOWN_DIR, "onshutdown", SUP_ONSHUTDOWN, ONSHUTDOWN_TIMEOUT_MS);
-
-	size_t n = sup_signal(SUP_SERVICE, SIGTERM);
-	/* Also whatever the containers left behind outside their own pid
-	 * namespaces; kill(-1) never reaches PID 1 itself. */
-	kill(-1, SIGTERM);
-	log_msg("sent SIGTERM to %zu services", n);
-	n = sup_wait_kind(SUP_SERVICE, SERVICE_STOP_TIMEOUT_MS);
-	if (n > 0)
-		log_msg("%zu services still running after %d ms; sending SIGKILL", n,
-			SERVICE_STOP_TIMEOUT_MS);
-	sup_signal(SUP_SERVICE, SIGKILL);
-	kill(-1, SIGKILL);
-	sup_wait_kind(SUP_SERVICE, 1000);
+	sup_stop_all();
 	sup_drain(500);
+	ctl_close_all();
+	log_msg("shutdown: syncing");
+	sync();
+	sup_close_logs();
+	log_file_close();
+	unmount_all();
 	power(p);
 }
 
@@ -221,6 +277,7 @@ static int host_main(int argc, char **argv)
 	fprintf(stderr,
 		"usage: init run BUNDLE [NAME]   run one OCI bundle in the foreground\n"
 		"       init --version\n"
+		"       keelctl ...                   (by that name) control a running init\n"
 		"As PID 1, init boots the system; see images/init/README.md.\n");
 	return 2;
 }

@@ -6,16 +6,19 @@
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 
+#include "coldplug.h"
 #include "log.h"
 
 #ifndef MODULE_INIT_COMPRESSED_FILE
 #define MODULE_INIT_COMPRESSED_FILE 4
 #endif
 
+/* Loaded whatever the devices are: nothing names them in a modalias. */
 static const char *const default_modules[] = {
-	"virtio_pci", "virtio_blk", "virtio_net", "virtio_console", "virtio_rng", "virtio_scsi",
 	/* Containers with writable roots run on an overlay of their image. */
 	"overlay",
+	/* The ACPI power button as an input device, read from /dev/input. */
+	"button", "evdev",
 };
 
 void modname_normalize(const char *path_or_name, char *out, size_t size)
@@ -202,6 +205,14 @@ int cmdline_modules(const char *cmdline, char ***names, size_t *count, err_t *e)
 	return 0;
 }
 
+/* The loading state of one boot: what has been tried, what came of it. */
+struct loader {
+	const char *dir;
+	struct moddb db;
+	unsigned char *tried; /* per modules.dep entry */
+	size_t loaded, failed;
+};
+
 /* 1 loaded (or already there), 0 absent from the image, -1 failed. */
 static int load_one(const char *dir, const char *path)
 {
@@ -220,28 +231,106 @@ static int load_one(const char *dir, const char *path)
 	return 1;
 }
 
-static int load_modules(const char *dir, size_t *loaded, err_t *e)
+/* Loads the wanted modules with their dependencies, each module at most
+ * once per boot; returns how many were loaded now. */
+static size_t load_wanted(struct loader *l, const char *const *wanted, size_t n, bool quiet_nodev)
+{
+	const char **order = NULL;
+	size_t count = 0, before = l->loaded;
+	err_t e;
+	if (modules_plan(&l->db, wanted, n, &order, &count, NULL, &e) < 0) {
+		log_msg("modules: %s", e.msg);
+		return 0;
+	}
+	for (size_t i = 0; i < count; i++) {
+		char name[MODNAME_MAX];
+		modname_normalize(order[i], name, sizeof(name));
+		const struct modent *m = moddb_find(&l->db, name);
+		size_t idx = m ? (size_t)(m - l->db.ents) : 0;
+		if (!m || l->tried[idx])
+			continue;
+		l->tried[idx] = 1;
+		int r = load_one(l->dir, order[i]);
+		if (r > 0) {
+			l->loaded++;
+			continue;
+		}
+		if (r < 0) {
+			l->failed++;
+			/* A driver matched by alias may still find no device it can drive. */
+			if (!(quiet_nodev && (errno == ENODEV || errno == ENXIO)))
+				log_msg("module %s: %s", name, strerror(errno));
+		}
+	}
+	free(order);
+	return l->loaded - before;
+}
+
+static int by_string(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* One coldplug round: modules for the device aliases not seen before.
+ * Returns how many modules were loaded. */
+static size_t coldplug_round(struct loader *l, const struct aliasdb *aliases, char ***seen, size_t *nseen,
+			     size_t *devices)
+{
+	char **found;
+	size_t nfound;
+	err_t e;
+	if (coldplug_scan("/sys/devices", &found, &nfound, &e) < 0) {
+		log_msg("coldplug: %s", e.msg);
+		return 0;
+	}
+	*devices = nfound;
+	const char **wanted = calloc(aliases->n + 1, sizeof(*wanted));
+	size_t nwanted = 0;
+	for (size_t i = 0; wanted && i < nfound; i++) {
+		if (*nseen > 0 && bsearch(&found[i], *seen, *nseen, sizeof(**seen), by_string))
+			continue; /* matched in an earlier round */
+		const char *mods[16];
+		size_t m = aliasdb_match(aliases, found[i], mods, ARRAY_LEN(mods));
+		for (size_t k = 0; k < m && k < ARRAY_LEN(mods) && nwanted < aliases->n; k++) {
+			if (moddb_is_builtin(&l->db, mods[k]))
+				continue;
+			const struct modent *ent = moddb_find(&l->db, mods[k]);
+			if (ent && !l->tried[ent - l->db.ents])
+				wanted[nwanted++] = mods[k];
+		}
+	}
+	size_t loaded = wanted ? load_wanted(l, wanted, nwanted, true) : 0;
+	free(wanted);
+	free_names(*seen, *nseen);
+	*seen = found;
+	*nseen = nfound;
+	return loaded;
+}
+
+static void load_modules(const char *dir, size_t *loaded, size_t *by_alias, size_t *devices, unsigned *rounds)
 {
 	char path[600];
-	struct moddb db = { 0 };
-	char **extra = NULL, *text = NULL;
-	size_t nextra = 0, count = 0;
-	const char **order = NULL;
-	int r = -1;
+	struct loader l = { .dir = dir };
+	struct aliasdb aliases = { 0 };
+	char **extra = NULL, *text = NULL, **seen = NULL;
+	size_t nextra = 0, nseen = 0;
+	err_t e;
 
 	snprintf(path, sizeof(path), "%s/modules.dep", dir);
-	if (read_file(path, 64u << 20, &text, NULL, e) < 0)
-		return -1;
-	if (moddb_parse_dep(&db, text, e) < 0)
-		goto out;
+	if (read_file(path, 64u << 20, &text, NULL, &e) < 0) {
+		log_msg("modules: %s", e.msg);
+		return;
+	}
+	if (moddb_parse_dep(&l.db, text, &e) < 0 || (!(l.tried = calloc(l.db.n + 1, 1)) && err_sys(&e, "modules")))
+		goto fail;
 	snprintf(path, sizeof(path), "%s/modules.builtin", dir);
-	if (read_file(path, 16u << 20, &text, NULL, e) == 0 && moddb_parse_builtin(&db, text, e) < 0)
-		goto out;
-	if (read_file("/proc/cmdline", 65536, &text, NULL, e) == 0) {
-		int c = cmdline_modules(text, &extra, &nextra, e);
+	if (read_file(path, 16u << 20, &text, NULL, &e) == 0 && moddb_parse_builtin(&l.db, text, &e) < 0)
+		goto fail;
+	if (read_file("/proc/cmdline", 65536, &text, NULL, &e) == 0) {
+		int c = cmdline_modules(text, &extra, &nextra, &e);
 		free(text);
 		if (c < 0)
-			goto out;
+			goto fail;
 	}
 
 	const char *wanted[ARRAY_LEN(default_modules) + 64];
@@ -249,27 +338,39 @@ static int load_modules(const char *dir, size_t *loaded, err_t *e)
 	for (size_t i = 0; i < ARRAY_LEN(default_modules); i++)
 		wanted[nwanted++] = default_modules[i];
 	for (size_t i = 0; i < nextra && nwanted < ARRAY_LEN(wanted); i++) {
-		if (!moddb_find(&db, extra[i]) && !moddb_is_builtin(&db, extra[i]))
+		if (!moddb_find(&l.db, extra[i]) && !moddb_is_builtin(&l.db, extra[i]))
 			log_msg("keel.modules: no module named %s", extra[i]);
 		wanted[nwanted++] = extra[i];
 	}
+	load_wanted(&l, wanted, nwanted, false);
 
-	if (modules_plan(&db, wanted, nwanted, &order, &count, NULL, e) < 0)
-		goto out;
-	for (size_t i = 0; i < count; i++) {
-		char name[MODNAME_MAX];
-		modname_normalize(order[i], name, sizeof(name));
-		int l = load_one(dir, order[i]);
-		if (l < 0)
-			log_msg("module %s: %s", name, strerror(errno));
-		*loaded += l > 0;
+	snprintf(path, sizeof(path), "%s/modules.alias", dir);
+	if (read_file(path, 64u << 20, &text, NULL, &e) < 0) {
+		log_msg("coldplug: %s", e.msg);
+	} else if (aliasdb_parse(&aliases, text, &e) < 0) {
+		log_msg("coldplug: %s", e.msg);
+	} else {
+		/* A new driver can reveal more devices (virtio_pci -> the
+		 * virtio devices behind it): again until nothing new loads. */
+		size_t before = l.loaded, n;
+		while (*rounds < COLDPLUG_MAX_ROUNDS) {
+			++*rounds;
+			n = coldplug_round(&l, &aliases, &seen, &nseen, devices);
+			if (n == 0)
+				break;
+		}
+		*by_alias = l.loaded - before;
 	}
-	r = 0;
+	goto out;
+fail:
+	log_msg("modules: %s", e.msg);
 out:
-	free(order);
+	*loaded = l.loaded;
+	free_names(seen, nseen);
 	free_names(extra, nextra);
-	moddb_free(&db);
-	return r;
+	aliasdb_free(&aliases);
+	free(l.tried);
+	moddb_free(&l.db);
 }
 
 void modules_load_all(void)
@@ -277,12 +378,16 @@ void modules_load_all(void)
 	uint64_t start = now_ms();
 	struct utsname u;
 	char dir[sizeof(u.release) + 16];
-	size_t loaded = 0;
-	err_t e;
+	size_t loaded = 0, by_alias = 0, devices = 0;
+	unsigned rounds = 0;
 
 	uname(&u);
 	snprintf(dir, sizeof(dir), "/lib/modules/%s", u.release);
-	if (load_modules(dir, &loaded, &e) < 0)
-		log_msg("modules: %s", e.msg);
-	log_msg("modules loaded: %zu in %llu ms", loaded, (unsigned long long)(now_ms() - start));
+	if (access(dir, F_OK) < 0) {
+		log_msg("modules: no %s; none loaded", dir);
+		return;
+	}
+	load_modules(dir, &loaded, &by_alias, &devices, &rounds);
+	log_msg("modules loaded: %zu (%zu for %zu device aliases, %u coldplug rounds) in %llu ms", loaded,
+		by_alias, devices, rounds, (unsigned long long)(now_ms() - start));
 }

@@ -44,7 +44,10 @@ int modules_plan(const struct moddb *db, const char *const *wanted, size_t nwant
 /* Appends the names in every keel.modules=a,b of a kernel command line. */
 int cmdline_modules(const char *cmdline, char ***names, size_t *count, err_t *e);
 
-/* PID 1 step: the default virtio drivers plus keel.modules= from /proc/cmdline. */
+#define COLDPLUG_MAX_ROUNDS 8
+
+/* PID 1 step: overlay, button and evdev, keel.modules= from /proc/cmdline,
+ * then coldplug (see coldplug.h) in rounds until nothing new loads. */
 void modules_load_all(void);
 
 #endif

@@ -200,3 +200,74 @@ void mount_volumes(void)
 	}
 	free_names(names, n);
 }
+
+/* Undoes the octal escapes (\040 for a space ...) of /proc/self/mounts. */
+static void unescape(char *s)
+{
+	char *out = s;
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*out++ = *s;
+		}
+	}
+	*out = '\0';
+}
+
+/* Newest first, since later mounts sit on top of earlier ones: unmounts
+ * what it can (*done), or in the final pass remounts block-device
+ * filesystems read-only (*readonly) and counts what stays (*busy). */
+static int unmount_pass(bool final, size_t *done, size_t *readonly, size_t *busy, char *names, size_t size)
+{
+	char *text = NULL, *lines[1024];
+	size_t n = 0;
+	err_t e;
+	if (read_file("/proc/self/mounts", 1u << 20, &text, NULL, &e) < 0) {
+		log_msg("unmount: %s", e.msg);
+		return -1;
+	}
+	char *save = NULL;
+	for (char *l = strtok_r(text, "\n", &save); l && n < ARRAY_LEN(lines); l = strtok_r(NULL, "\n", &save))
+		lines[n++] = l;
+	while (n-- > 0) {
+		char *s = NULL, *source = strtok_r(lines[n], " ", &s), *target = strtok_r(NULL, " ", &s);
+		if (!source || !target)
+			continue;
+		unescape(target);
+		/* The console stays open on /dev, and the next pass reads /proc. */
+		if (strcmp(target, "/") == 0 || strcmp(target, "/proc") == 0 || strcmp(target, "/dev") == 0 ||
+		    strcmp(target, "/sys") == 0)
+			continue;
+		if (!final) {
+			*done += umount2(target, UMOUNT_NOFOLLOW) == 0;
+			continue;
+		}
+		(*busy)++;
+		size_t len = strlen(names);
+		snprintf(names + len, size - len, "%s%s", len ? ", " : ": ", target);
+		/* What keeps data must at least be clean when the power goes. */
+		if (strncmp(source, "/dev/", 5) == 0 && mount(NULL, target, NULL, MS_REMOUNT | MS_RDONLY, NULL) == 0)
+			(*readonly)++;
+	}
+	free(text);
+	return 0;
+}
+
+void unmount_all(void)
+{
+	size_t done = 0, readonly = 0, busy = 0;
+	char names[300] = "";
+	/* A mount under another frees up once the other has gone. */
+	for (int pass = 0; pass < 4; pass++) {
+		size_t before = done;
+		if (unmount_pass(false, &done, &readonly, &busy, names, sizeof(names)) < 0)
+			return;
+		if (done == before)
+			break;
+	}
+	unmount_pass(true, &done, &readonly, &busy, names, sizeof(names));
+	log_msg("shutdown: unmounted %zu filesystems; %zu busy, %zu of them remounted read-only%s", done, busy,
+		readonly, names);
+}

@@ -26,6 +26,10 @@ int mount_options_parse(const char *const *opts, size_t n, struct mount_opts *ou
 void mount_system(void);
 /* Mounts LinuxKit-style volumes under /containers/volumes. */
 void mount_volumes(void);
+/* At shutdown: unmounts what can be, innermost first, except /, /proc,
+ * /sys and /dev; remounts read-only the block-device filesystems that
+ * stay busy. Logs how many of each. */
+void unmount_all(void);
 /* Points fds 0, 1 and 2 at /dev/console. */
 void console_reopen(void);
 

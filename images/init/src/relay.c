@@ -9,10 +9,12 @@ void relay_init(struct relay *r, int fd, const char *name)
 {
 	r->fd = fd;
 	r->len = 0;
+	r->sink = NULL;
+	r->ctx = NULL;
 	snprintf(r->name, sizeof(r->name), "%s", name);
 }
 
-static void emit(const struct relay *r, int out, const char *line, size_t n)
+static void emit(struct relay *r, int out, const char *line, size_t n)
 {
 	char buf[sizeof(r->name) + 2 + RELAY_LINE_MAX + 1];
 	size_t pre = strlen(r->name);
@@ -24,6 +26,8 @@ static void emit(const struct relay *r, int out, const char *line, size_t n)
 	/* One write per line, so lines from different containers and from
 	 * init itself interleave but never mix. */
 	write_all(out, buf, pre + n + 1);
+	if (r->sink)
+		r->sink(r->ctx, buf + pre, n);
 }
 
 void relay_feed(struct relay *r, int out, const char *data, size_t n)

@@ -1,5 +1,6 @@
 /* Container output to the console, a line at a time, each line prefixed
- * with the container's name: "hello: some line". */
+ * with the container's name: "hello: some line". Each line also goes,
+ * unprefixed, to the relay's sink when it has one. */
 #ifndef KEEL_RELAY_H
 #define KEEL_RELAY_H
 
@@ -7,13 +8,19 @@
 
 #define RELAY_LINE_MAX 4096
 
+/* line is n bytes, followed by a newline that is not counted. */
+typedef void (*relay_sink_fn)(void *ctx, const char *line, size_t n);
+
 struct relay {
 	int fd; /* read end of the container's pipe; -1 once closed */
 	char name[64];
 	char buf[RELAY_LINE_MAX];
 	size_t len;
+	relay_sink_fn sink;
+	void *ctx;
 };
 
+/* Without a sink; set r->sink and r->ctx afterwards for one. */
 void relay_init(struct relay *r, int fd, const char *name);
 /* Splits data into lines written to out; a line longer than the buffer is
  * written in pieces rather than held back. */

@@ -13,9 +13,16 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include "caps.h"
+#include "cgroup.h"
 #include "log.h"
 #include "mounts.h"
+#include "netif.h"
 #include "rootfs.h"
+#include "seccomp.h"
 #include "spec.h"
 
 /* What the container process needs; it gets its own copy through clone. */
@@ -27,6 +34,10 @@ struct launch {
 	int report;              /* write end of the CLOEXEC error pipe */
 	int out;                 /* write end of the output pipe, or -1 */
 	int in;                  /* /dev/null, or -1 */
+	int go_r, go_w;          /* the runtime's "go on" once interfaces and bindNS are done */
+	char cgroup[PATH_MAX];   /* the cgroup to join, or "" */
+	const struct sock_filter *seccomp; /* NULL: unconfined */
+	size_t seccomp_len;
 };
 
 /* The container process comes from a raw clone, so libc's cached thread id
@@ -58,21 +69,82 @@ static int reset_process(const struct launch *l, err_t *e)
 	return 0;
 }
 
+/* Waits for the runtime to finish what it does from outside (interfaces,
+ * bindNS); end-of-file means it gave up and said why itself. */
+static void wait_for_go(const struct launch *l)
+{
+	char c;
+	ssize_t n;
+	close(l->go_w);
+	do
+		n = read(l->go_r, &c, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		_exit(RT_EXIT_SETUP);
+	close(l->go_r);
+}
+
+static int write_proc(const char *path, const char *value, err_t *e)
+{
+	autoclose int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || write(fd, value, strlen(value)) < 0)
+		return err_sys(e, "write \"%s\" to %s", value, path);
+	return 0;
+}
+
+/*
+ * sysctl, oom_score_adj and rlimits, while the runtime's own /proc is still
+ * the one mounted: /proc/sys shows the namespaces of the process that opens
+ * it, which are the container's already, and nothing in the image can
+ * redirect these writes.
+ */
+static int process_settings(const struct spec *s, err_t *e)
+{
+	for (size_t i = 0; i < s->nsysctl; i++) {
+		const char *key = s->sysctl[i].key;
+		char path[PATH_MAX];
+		/* a.b.c -> a/b/c; sysctl(8)'s "a.b/c" names a/b.c, and a key
+		 * already in slashes is taken as it is. */
+		bool slashes = key[strcspn(key, "./")] == '/';
+		if (path_fmt(path, sizeof(path), "/proc/sys/%s", key) < 0)
+			return err_sys(e, "sysctl %s", key);
+		for (char *c = path + 10; !slashes && *c; c++)
+			*c = *c == '.' ? '/' : *c == '/' ? '.' : *c;
+		if (write_proc(path, s->sysctl[i].value, e) < 0)
+			return err_prefix(e, "sysctl %s", key);
+	}
+	if (s->has_oom_score_adj) {
+		char v[16];
+		snprintf(v, sizeof(v), "%d", s->oom_score_adj);
+		if (write_proc("/proc/self/oom_score_adj", v, e) < 0)
+			return err_prefix(e, "oomScoreAdj");
+	}
+	for (size_t i = 0; i < s->nrlimits; i++) {
+		const struct spec_rlimit *r = &s->rlimits[i];
+		struct rlimit rl = {
+			.rlim_cur = r->soft == UINT64_MAX ? RLIM_INFINITY : (rlim_t)r->soft,
+			.rlim_max = r->hard == UINT64_MAX ? RLIM_INFINITY : (rlim_t)r->hard,
+		};
+		if (setrlimit(r->resource, &rl) < 0)
+			return err_sys(e, "rlimit %d (soft %llu, hard %llu)", r->resource,
+				       (unsigned long long)r->soft, (unsigned long long)r->hard);
+	}
+	return 0;
+}
+
+/* Groups, gid, uid, with the capabilities kept across the switch and then
+ * set as the spec says. */
 static int set_identity(const struct spec *s, err_t *e)
 {
-	if (s->hostname && (s->clone_flags & CLONE_NEWUTS) &&
-	    sethostname(s->hostname, strlen(s->hostname)) < 0)
-		return err_sys(e, "sethostname");
+	if (caps_before_identity(&s->caps, e) < 0)
+		return -1;
 	if (setgroups(s->ngids, s->gids) < 0)
 		return err_sys(e, "setgroups");
 	if (setgid(s->gid) < 0)
 		return err_sys(e, "setgid %u", (unsigned)s->gid);
 	if (setuid(s->uid) < 0)
 		return err_sys(e, "setuid %u", (unsigned)s->uid);
-	/* After setuid, so the user must be able to reach the directory. */
-	if (chdir(s->cwd) < 0)
-		return err_sys(e, "chdir %s", s->cwd);
-	return 0;
+	return caps_after_identity(&s->caps, e);
 }
 
 static void close_fds_except(int keep)
@@ -131,11 +203,45 @@ static void exec_command(const struct spec *s, err_t *e)
 static _Noreturn void container_main(const struct launch *l)
 {
 	err_t e;
-	if (reset_process(l, &e) < 0 || rootfs_setup(l->spec, l->rootfs, l->bundle, &e) < 0 ||
-	    set_identity(l->spec, &e) < 0)
+	const struct spec *s = l->spec;
+	/* Until exec, this process holds the runtime's fds and memory: nothing
+	 * in a shared pid namespace may open its /proc entries (CVE-2016-9962).
+	 * exec makes it dumpable again. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	wait_for_go(l);
+	if (reset_process(l, &e) < 0)
 		child_exit(l, RT_EXIT_SETUP, &e);
+	if (l->cgroup[0] && cgroup_join(l->cgroup, &e) < 0)
+		child_exit(l, RT_EXIT_SETUP, &e);
+	/* After joining, so that the namespace's root is the container's cgroup. */
+	if ((s->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0) {
+		err_sys(&e, "new cgroup namespace");
+		child_exit(l, RT_EXIT_SETUP, &e);
+	}
+	if (process_settings(s, &e) < 0 || rootfs_setup(s, l->rootfs, l->bundle, &e) < 0)
+		child_exit(l, RT_EXIT_SETUP, &e);
+	if (s->hostname && (s->clone_flags & CLONE_NEWUTS) && sethostname(s->hostname, strlen(s->hostname)) < 0) {
+		err_sys(&e, "sethostname");
+		child_exit(l, RT_EXIT_SETUP, &e);
+	}
+	/* Installing a filter takes no_new_privs or CAP_SYS_ADMIN. Without the
+	 * first, it goes in now, while we still have every capability; the
+	 * calls made after it are all on the list. */
+	if (l->seccomp && !s->no_new_privs && seccomp_install(l->seccomp, l->seccomp_len, &e) < 0)
+		child_exit(l, RT_EXIT_SETUP, &e);
+	if (set_identity(s, &e) < 0)
+		child_exit(l, RT_EXIT_SETUP, &e);
+	if (s->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		err_sys(&e, "no_new_privs");
+		child_exit(l, RT_EXIT_SETUP, &e);
+	}
 	close_fds_except(l->report);
-	exec_command(l->spec, &e);
+	/* After setuid, so the user must be able to reach the directory. */
+	if (rootfs_chdir(s->cwd, &e) < 0)
+		child_exit(l, RT_EXIT_SETUP, &e);
+	if (l->seccomp && s->no_new_privs && seccomp_install(l->seccomp, l->seccomp_len, &e) < 0)
+		child_exit(l, RT_EXIT_SETUP, &e);
+	exec_command(s, &e);
 	child_exit(l, errno == ENOENT ? RT_EXIT_NOTFOUND : RT_EXIT_CANNOT, &e);
 }
 
@@ -144,7 +250,7 @@ static _Noreturn void container_main(const struct launch *l)
  * container's pivot_root must not move init's root. */
 static pid_t clone_container(const struct launch *l)
 {
-	unsigned long flags = (unsigned long)(l->spec->clone_flags | CLONE_NEWNS) | SIGCHLD;
+	unsigned long flags = (unsigned long)((l->spec->clone_flags & ~CLONE_NEWCGROUP) | CLONE_NEWNS) | SIGCHLD;
 	pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
 	if (pid == 0)
 		container_main(l);
@@ -246,41 +352,105 @@ static int runtime_mount(const char *bundle, const struct spec_mount *m, err_t *
 	return 0;
 }
 
-static int prepare_host(const char *bundle, const char *name, err_t *e)
+/* runtime.json's mounts, mkdir and cgroups, before the container starts;
+ * rx keeps the rest (interfaces, bindNS) for after. */
+static int prepare_host(const char *bundle, const char *name, struct runtime_extra *rx, err_t *e)
 {
 	char path[PATH_MAX], *text = NULL;
 	size_t len;
-	struct runtime_extra rx;
 	if (path_fmt(path, sizeof(path), "%s/runtime.json", bundle) < 0)
 		return err_sys(e, "%s", bundle);
 	if (access(path, F_OK) < 0)
 		return 0;
 	if (read_file(path, JSON_MAX_SIZE, &text, &len, e) < 0)
 		return -1;
-	int r = runtime_extra_parse(&rx, text, len, e);
+	int r = runtime_extra_parse(rx, text, len, e);
 	free(text);
-	if (r < 0) {
-		runtime_extra_free(&rx);
+	if (r < 0)
 		return err_prefix(e, "runtime.json");
-	}
 	/* Mounts first, so that mkdir can make folders under them. */
-	for (size_t i = 0; i < rx.nmounts && r == 0; i++)
-		r = runtime_mount(bundle, &rx.mounts[i], e);
-	for (size_t i = 0; i < rx.nmkdir && r == 0; i++) {
-		r = host_path(bundle, rx.mkdir[i], path, sizeof(path), e);
+	for (size_t i = 0; i < rx->nmounts && r == 0; i++)
+		r = runtime_mount(bundle, &rx->mounts[i], e);
+	for (size_t i = 0; i < rx->nmkdir && r == 0; i++) {
+		r = host_path(bundle, rx->mkdir[i], path, sizeof(path), e);
 		if (r == 0)
 			r = mkdir_p(path, 0755, e);
 	}
-	for (size_t i = 0; i < rx.ncgroups && r == 0; i++) {
-		if (path_fmt(path, sizeof(path), "/sys/fs/cgroup/%s", rx.cgroups[i]) < 0)
-			r = err_set(e, "cgroup %s: name too long", rx.cgroups[i]);
+	for (size_t i = 0; i < rx->ncgroups && r == 0; i++) {
+		if (path_fmt(path, sizeof(path), "/sys/fs/cgroup/%s", rx->cgroups[i]) < 0)
+			r = err_set(e, "cgroup %s: name too long", rx->cgroups[i]);
 		else
 			r = mkdir_p(path, 0755, e);
 	}
-	if (r == 0 && rx.ignored[0])
-		log_msg("%s: runtime.json: ignoring %s (not supported yet)", name, rx.ignored);
-	runtime_extra_free(&rx);
+	if (r == 0 && rx->ignored[0])
+		log_msg("%s: runtime.json: ignoring %s (not supported)", name, rx->ignored);
 	return r < 0 ? err_prefix(e, "runtime.json") : 0;
+}
+
+/* LinuxKit's bindNS: /proc/PID/ns/KIND bound on a file at path, so that the
+ * namespace outlives the container and others can join it. */
+static int bind_ns(const char *kind, const char *path, pid_t pid, err_t *e)
+{
+	char dir[PATH_MAX], source[64];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash > dir) {
+		*slash = '\0';
+		if (mkdir_p(dir, 0755, e) < 0)
+			return err_prefix(e, "bindNS.%s", kind);
+	}
+	autoclose int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return err_sys(e, "bindNS.%s: create %s", kind, path);
+	snprintf(source, sizeof(source), "/proc/%d/ns/%s", (int)pid, kind);
+	if (mount(source, path, NULL, MS_BIND, NULL) < 0)
+		return err_sys(e, "bindNS.%s: bind %s on %s", kind, source, path);
+	return 0;
+}
+
+/* What LinuxKit does between creating the container and starting it. */
+static int post_clone(pid_t pid, const struct runtime_extra *rx, err_t *e)
+{
+	for (size_t i = 0; i < rx->nifaces; i++) {
+		const struct runtime_iface *f = &rx->ifaces[i];
+		if (!f->add) {
+			if (netif_move(f->name, pid, e) < 0)
+				return err_prefix(e, "runtime.json interfaces");
+			continue;
+		}
+		/* A veth is made here, its peer staying; so is anything with
+		 * createInRoot. Other kinds are made in the container's namespace. */
+		bool veth = strcmp(f->add, "veth") == 0, here = veth || f->create_in_root;
+		if (netif_create(f->name, f->add, veth ? f->peer : NULL, here ? 0 : pid, e) < 0 ||
+		    (here && netif_move(f->name, pid, e) < 0))
+			return err_prefix(e, "runtime.json interfaces");
+	}
+	for (size_t i = 0; i < RUNTIME_NS_KINDS; i++)
+		if (rx->bind_ns[i] && bind_ns(runtime_ns_kinds[i], rx->bind_ns[i], pid, e) < 0)
+			return err_prefix(e, "runtime.json");
+	return 0;
+}
+
+/* The container's cgroup, made and filled before it starts. */
+static int setup_cgroup(const struct spec *s, const char *name, struct launch *l, err_t *e)
+{
+	struct cg_plan plan;
+	char rel[PATH_MAX];
+	if (cgroup_plan(s->resources, &plan, e) < 0)
+		return -1;
+	if (plan.device_rules)
+		log_msg("%s: linux.resources.devices: not enforced (cgroup v2 has no device files)", name);
+	if (plan.ignored[0])
+		log_msg("%s: linux.resources: %s: no cgroup v2 equivalent, ignored", name, plan.ignored);
+	if (!cgroup_v2()) {
+		if (plan.n > 0)
+			log_msg("%s: linux.resources not applied: no cgroup2 at " CGROUP_ROOT, name);
+		return 0;
+	}
+	if (cgroup_rel_path(name, s->cgroups_path, rel, sizeof(rel), e) < 0 ||
+	    cgroup_create(rel, &plan, l->cgroup, sizeof(l->cgroup), e) < 0)
+		return -1;
+	return 0;
 }
 
 static int load_spec(const char *bundle, struct spec *s, err_t *e)
@@ -303,13 +473,16 @@ static void close_launch(struct launch *l)
 	close_fdp(&l->report);
 	close_fdp(&l->out);
 	close_fdp(&l->in);
+	close_fdp(&l->go_r);
 }
 
 int runtime_start(const char *bundle, const struct rt_options *o, struct rt_process *p, err_t *e)
 {
 	struct spec s = { 0 };
-	struct launch l = { .spec = &s, .bundle = bundle, .report = -1, .out = -1, .in = -1 };
+	struct runtime_extra rx = { 0 };
+	struct launch l = { .spec = &s, .bundle = bundle, .report = -1, .out = -1, .in = -1, .go_r = -1, .go_w = -1 };
 	autoclose int report_r = -1;
+	autofree struct sock_filter *filter = NULL;
 	char raw[PATH_MAX];
 	bool joins = false;
 	int r = -1;
@@ -320,9 +493,27 @@ int runtime_start(const char *bundle, const struct rt_options *o, struct rt_proc
 	p->output = -1;
 	p->error[0] = '\0';
 
+	/* The runtime holds host fds and memory all along: no container
+	 * process may open its /proc entries (exe, fd, mem), whatever its uid,
+	 * without CAP_SYS_PTRACE. CVE-2016-9962 and CVE-2019-5736. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+
 	if (load_spec(bundle, &s, e) < 0)
 		goto out;
-	if (prepare_host(bundle, o->name, e) < 0)
+	if (!s.seccomp_unconfined) {
+		int n;
+		if (!(filter = calloc(SECCOMP_MAX_INSNS, sizeof(*filter)))) {
+			err_sys(e, "seccomp");
+			goto out;
+		}
+		if ((n = seccomp_default_program(s.caps.bounding, filter, SECCOMP_MAX_INSNS)) < 0) {
+			err_set(e, "seccomp: the default profile does not fit");
+			goto out;
+		}
+		l.seccomp = filter;
+		l.seccomp_len = (size_t)n;
+	}
+	if (prepare_host(bundle, o->name, &rx, e) < 0)
 		goto out;
 	if (s.hostname && !(s.clone_flags & CLONE_NEWUTS))
 		log_msg("%s: hostname %s ignored: no new uts namespace", o->name, s.hostname);
@@ -333,6 +524,8 @@ int runtime_start(const char *bundle, const struct rt_options *o, struct rt_proc
 		err_sys(e, "root %s", raw);
 		goto out;
 	}
+	if (setup_cgroup(&s, o->name, &l, e) < 0)
+		goto out;
 
 	for (size_t i = 0; i < s.nns; i++) {
 		if (!s.ns[i].path)
@@ -352,6 +545,12 @@ int runtime_start(const char *bundle, const struct rt_options *o, struct rt_proc
 	}
 	report_r = fds[0];
 	l.report = fds[1];
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		err_sys(e, "pipe");
+		goto out;
+	}
+	l.go_r = fds[0];
+	l.go_w = fds[1];
 	if (!o->passthrough) {
 		if (pipe2(fds, O_CLOEXEC) < 0) {
 			err_sys(e, "pipe");
@@ -372,8 +571,17 @@ int runtime_start(const char *bundle, const struct rt_options *o, struct rt_proc
 	 * output relay would never see end-of-file. */
 	close_launch(&l);
 
+	/* The container waits for this: interfaces and namespace binds. If
+	 * they fail, closing the pipe unsaid makes it exit. */
+	err_t pe;
+	if (p->pid > 0 && post_clone(p->pid, &rx, &pe) == 0)
+		write_all(l.go_w, "g", 1);
+	else if (p->pid > 0)
+		snprintf(p->error, sizeof(p->error), "%s", pe.msg);
+	close_fdp(&l.go_w);
+
 	/* End-of-file with nothing said means exec closed the pipe: started. */
-	size_t used = 0;
+	size_t used = strlen(p->error);
 	for (;;) {
 		ssize_t n = read(report_r, p->error + used, sizeof(p->error) - 1 - used);
 		if (n < 0 && errno == EINTR)
@@ -394,10 +602,12 @@ int runtime_start(const char *bundle, const struct rt_options *o, struct rt_proc
 	r = 0;
 out:
 	close_launch(&l);
+	close_fdp(&l.go_w);
 	if (r < 0) {
 		close_fdp(&p->output);
 		p->output = -1;
 	}
+	runtime_extra_free(&rx);
 	spec_free(&s);
 	return r;
 }

@@ -1,35 +1,101 @@
-/* PID 1's event loop: containers started through the runtime, their output
- * relayed to the console, zombies reaped, power signals read through a
- * signalfd, all in one poll(2). */
+/* PID 1's event loop and its containers: started through the runtime,
+ * services restarted by policy with backoff, output relayed to the
+ * console, a ring and a file, zombies reaped, power requests taken from
+ * signals, the power button and keelctl, all in one poll(2). */
 #ifndef KEEL_SUPERVISE_H
 #define KEEL_SUPERVISE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util.h"
 
 enum sup_kind { SUP_ONBOOT, SUP_SERVICE, SUP_ONSHUTDOWN };
 enum power { POWER_NONE, POWER_OFF, POWER_REBOOT };
+enum restart_policy { RESTART_ALWAYS, RESTART_ON_FAILURE, RESTART_NEVER };
+enum sup_state {
+	ST_WAITING,    /* not started yet: its "after" services have not started */
+	ST_RUNNING,
+	ST_RESTARTING, /* exited; starts again when its backoff delay is over */
+	ST_EXITED,     /* ran to its end and stays so (onboot, or by policy) */
+	ST_STOPPED,    /* stopped on request (keelctl stop, shutdown) */
+};
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 30000
+/* A service that ran this long before exiting starts over at BACKOFF_MIN_MS. */
+#define BACKOFF_RESET_MS 10000
+/* Consecutive quick exits after which a crash loop is reported. */
+#define CRASH_LOOP_EXITS 5
+#define STOP_TIMEOUT_DEFAULT_MS 10000
+
+#define SVC_AFTER_MAX 16
+#define SVC_NAME_MAX 64
+
+/* BUNDLE/keel.json: {"restart": "always"|"on-failure"|"never", "after": [...]}. */
+struct svc_config {
+	enum restart_policy restart;
+	char after[SVC_AFTER_MAX][SVC_NAME_MAX];
+	size_t nafter;
+};
+
+/* Defaults (always, no after) for what the text does not say; unknown keys
+ * are ignored, wrong types are errors. */
+int svc_config_parse(const char *text, size_t len, struct svc_config *c, err_t *e);
+const char *restart_policy_name(enum restart_policy p);
+/* Delay before the restart that follows `failures` quick exits in a row
+ * (0 for the first): BACKOFF_MIN_MS doubling up to BACKOFF_MAX_MS. */
+uint64_t backoff_delay_ms(unsigned failures);
+/* "850ms", "12s", "3m05s", "2h07m", "3d04h". */
+void format_duration(uint64_t ms, char *buf, size_t size);
+const char *sup_state_name(enum sup_state s);
+/* "exit 3" or "killed by signal 9". */
+void describe_status(int status, char *buf, size_t size);
 
 /* Blocks the signals the loop reads; call before anything else. */
 int sup_init(err_t *e);
-/* A container id, or -1 (logged) when nothing could be started. */
-int sup_start(const char *bundle, const char *name, enum sup_kind kind);
+void sup_set_stop_timeout(int ms);
+int sup_stop_timeout(void);
+/* Registers a container (a service reads its keel.json); its id, or -1. */
+int sup_add(const char *bundle, const char *name, enum sup_kind kind);
+/* Starts a registered onboot or onshutdown container now; 0 or -1 (logged). */
+int sup_run(int id);
 /* Runs the loop until container id exits (0, *status set) or timeout_ms
  * passes (-1; a negative timeout never passes). */
 int sup_wait(int id, int timeout_ms, int *status);
 void sup_kill(int id, int sig);
-/* Runs the loop until a power signal has arrived. */
+/* Starts the registered services, each once its "after" services have
+ * started, and from then on supervises them. */
+void sup_start_services(void);
+/* Runs the loop until a power request has arrived. */
 enum power sup_wait_power(void);
 enum power sup_power_requested(void);
-/* Signals every running container of a kind; returns how many there are. */
-size_t sup_signal(enum sup_kind kind, int sig);
-/* Runs the loop until none of a kind runs or timeout_ms passes; returns how
- * many still run. */
-size_t sup_wait_kind(enum sup_kind kind, int timeout_ms);
+void sup_request_power(enum power p, const char *why);
+/* Shutdown: no more restarts; SIGTERM to the services, newest first; wait
+ * for the stop timeout; SIGKILL; then the same for every other process. */
+void sup_stop_all(void);
 /* Runs the loop until every output pipe is closed or timeout_ms passes. */
 void sup_drain(int timeout_ms);
-/* "exit 3" or "killed by signal 9". */
-void describe_status(int status, char *buf, size_t size);
+/* Closes the containers' log files; each reopens on its next line. */
+void sup_close_logs(void);
+
+/* For the control socket. */
+int sup_find(const char *name);
+enum sup_kind sup_kind_of(int id);
+const char *sup_name(int id);
+bool sup_running(int id);
+/* Running, or going to run by itself (waiting, restarting). */
+bool sup_active(int id);
+size_t sup_format_ps(char *buf, size_t size);
+/* The last lines of id's output (all when lines < 0); out holds RING_SIZE. */
+size_t sup_logs(int id, long lines, char *out);
+/* 1: SIGTERM sent, wait for the exit; 0: nothing to stop (msg says why);
+ * -1: refused (msg). */
+int sup_ctl_stop(int id, char *msg, size_t size);
+/* 0: running (msg says so), -1: refused or failed (msg). */
+int sup_ctl_start(int id, char *msg, size_t size);
+/* "NAME stopped (exit 0)". */
+void sup_describe_end(int id, char *msg, size_t size);
 
 #endif

@@ -1,5 +1,7 @@
 #include "system.h"
 
+#include <fcntl.h>
+#include <linux/rtc.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
@@ -40,6 +42,73 @@ void hostname_setup(void)
 		log_msg("sethostname %s: %s", name, strerror(errno));
 	else
 		log_msg("hostname %s", name);
+}
+
+void clock_setup(void)
+{
+	struct timespec now;
+	struct rtc_time rt = { 0 };
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (now.tv_sec >= CLOCK_EPOCH)
+		return;
+	autoclose int fd = open("/dev/rtc0", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || ioctl(fd, RTC_RD_TIME, &rt) < 0) {
+		log_msg("clock not set: /dev/rtc0: %s", strerror(errno));
+		return;
+	}
+	struct tm tm = {
+		.tm_sec = rt.tm_sec, .tm_min = rt.tm_min, .tm_hour = rt.tm_hour,
+		.tm_mday = rt.tm_mday, .tm_mon = rt.tm_mon, .tm_year = rt.tm_year,
+	};
+	struct timespec ts = { .tv_sec = timegm(&tm) };
+	char when[64];
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	if (ts.tv_sec < CLOCK_EPOCH)
+		log_msg("clock not set: the RTC says %s", when);
+	else if (clock_settime(CLOCK_REALTIME, &ts) < 0)
+		log_msg("clock not set: %s", strerror(errno));
+	else
+		log_msg("clock set from the RTC: %s", when);
+}
+
+void entropy_report(void)
+{
+	char *text = NULL;
+	err_t e;
+	/* virtio_rng (coldplug loads it when QEMU offers the device) and
+	 * other hwrng drivers feed the pool from the kernel on their own. */
+	if (read_file("/sys/class/misc/hw_random/rng_current", 256, &text, NULL, &e) == 0) {
+		text[strcspn(text, "\n")] = '\0';
+		if (strcmp(text, "none") != 0 && text[0]) {
+			log_msg("entropy: hardware RNG %s%s", text, access("/dev/hwrng", F_OK) == 0 ? " (/dev/hwrng)" : "");
+			free(text);
+			return;
+		}
+		free(text);
+	}
+	log_msg("entropy: no hardware RNG");
+}
+
+int cmdline_value(const char *cmdline, const char *key, char *out, size_t size)
+{
+	size_t klen = strlen(key);
+	int found = -1;
+	for (const char *p = cmdline; *p;) {
+		p += strspn(p, " \t\n");
+		size_t n = strcspn(p, " \t\n");
+		if (n > klen && strncmp(p, key, klen) == 0 && p[klen] == '=') {
+			size_t vlen = n - klen - 1;
+			if (vlen < size) {
+				memcpy(out, p + klen + 1, vlen);
+				out[vlen] = '\0';
+				found = 0;
+			} else {
+				found = -1;
+			}
+		}
+		p += n;
+	}
+	return found;
 }
 
 _Noreturn void power(enum power p)

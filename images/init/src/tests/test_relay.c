@@ -19,6 +19,38 @@ static const char *written(int out)
 	return buf;
 }
 
+struct seen {
+	char text[256];
+	size_t lines;
+};
+
+/* A sink gets each line without the prefix, a newline just past its end. */
+static void collect(void *ctx, const char *line, size_t n)
+{
+	struct seen *s = ctx;
+	size_t len = strlen(s->text);
+	if (len + n + 1 < sizeof(s->text) && line[n] == '\n') {
+		memcpy(s->text + len, line, n + 1);
+		s->text[len + n + 1] = '\0';
+	}
+	s->lines++;
+}
+
+static void sink(int out)
+{
+	struct relay r;
+	struct seen s = { "", 0 };
+	relay_init(&r, -1, "svc");
+	ok(r.sink == NULL, "relay_init: no sink");
+	r.sink = collect;
+	r.ctx = &s;
+	relay_feed(&r, out, "one\ntwo\nthr", 11);
+	relay_flush(&r, out);
+	is_str(written(out), "svc: one\nsvc: two\nsvc: thr\n", "the console still gets every line, prefixed");
+	is_str(s.text, "one\ntwo\nthr\n", "the sink gets them unprefixed, flushed partial line included");
+	is_int(s.lines, 3, "one call per line");
+}
+
 TAP_SUITE(test_relay)
 {
 	int out = memfd_create("relay-test", 0);
@@ -61,5 +93,6 @@ TAP_SUITE(test_relay)
 	relay_read(&r, out, 1);
 	is_str(written(out), "svc: b\n", "at end of file the partial line is flushed");
 	ok(r.fd == -1, "and the pipe closed");
+	sink(out);
 	close(out);
 }

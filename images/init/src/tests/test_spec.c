@@ -150,10 +150,12 @@ static void runtime_json(void)
 	struct runtime_extra r;
 	err_t e;
 	const char *text = "{\"mkdir\":[\"/var/lib/x\",\"/run/y\"],\"interfaces\":[{\"name\":\"eth0\"}],"
-			   "\"bindNS\":{\"net\":\"/run/netns/x\"},\"mounts\":[],\"cgroups\":null}";
+			   "\"bindNS\":{\"net\":\"/run/netns/x\"},\"mounts\":[],\"cgroups\":null,\"namespace\":\"svc\"}";
 	ok(runtime_extra_parse(&r, text, strlen(text), &e) == 0, "runtime.json parses");
 	ok(r.nmkdir == 2 && !strcmp(r.mkdir[1], "/run/y"), "mkdir list");
-	is_str(r.ignored, "interfaces, bindNS", "unsupported non-empty keys are named");
+	is_str(r.ignored, "namespace", "unsupported non-empty keys are named");
+	ok(r.nifaces == 1 && !strcmp(r.ifaces[0].name, "eth0") && !r.ifaces[0].add, "an interface to move");
+	ok(r.bind_ns[3] && !strcmp(r.bind_ns[3], "/run/netns/x") && !r.bind_ns[0], "bindNS.net");
 	runtime_extra_free(&r);
 
 	text = "{\"mkdir\":[\"var/lib\"]}";
