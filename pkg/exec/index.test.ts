@@ -1,5 +1,5 @@
 import t from 'tap'
-import { readFileSync, statSync } from 'node:fs'
+import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createRealRunner, createRecordingRunner, findOnPath, formatCommand, requireTools } from './index.js'
 
@@ -42,5 +42,11 @@ t.test('missing tools are named with the Debian package to install', async (t) =
   t.doesNotThrow(() => requireTools([{ command: 'sh', debianPackage: 'dash' }]))
   t.throws(() => requireTools([{ command: 'nope-a', debianPackage: 'pkg-a' }, { command: 'nope-b', debianPackage: 'pkg-a' }]),
     { name: 'UserError', message: 'missing tools: nope-a, nope-b', hint: /apt-get install -y pkg-a / })
+  // data files (firmware, boot code) need only be readable, not executable
+  const data = join(t.testdir(), 'firmware.fd')
+  writeFileSync(data, 'x', { mode: 0o644 })
+  t.doesNotThrow(() => requireTools([{ command: data, debianPackage: 'ovmf', file: true }]))
+  t.throws(() => requireTools([{ command: data, debianPackage: 'ovmf' }]), { message: `missing tool: ${data}` })
+  t.throws(() => requireTools([{ command: '/no/such/OVMF.fd', debianPackage: 'ovmf', file: true }]), { message: 'missing tool: /no/such/OVMF.fd' })
   t.equal(formatCommand('echo', ['a b', "it's", 'plain']), `echo 'a b' 'it'\\''s' plain`)
 })

@@ -1,5 +1,6 @@
 // Every external command keel runs goes through a ToolRunner, so that a test can
 // record or fake commands and a dry run can print them instead.
+import type { Readable } from 'node:stream'
 import { execa } from 'execa'
 import { accessSync, constants } from 'node:fs'
 import { delimiter, join } from 'node:path'
@@ -18,6 +19,8 @@ export interface RunOptions {
   stdoutFile?: string
   /** Feed this file to the command's stdin. */
   stdinFile?: string
+  /** Feed this stream to the command's stdin (destroyed if the command fails). */
+  stdinStream?: Readable
 }
 
 export interface RunResult {
@@ -35,15 +38,16 @@ export function createRealRunner(): ToolRunner {
   return {
     async run(command, args, options = {}) {
       const line = formatCommand(command, args)
+      let feedError: unknown
       try {
-        const result = await execa(command, [...args], {
+        const child = execa(command, [...args], {
           cwd: options.cwd,
           env: options.env,
           extendEnv: true,
           ...(options.input === undefined ? {} : { input: options.input }),
           stdin: options.stdinFile !== undefined
             ? { file: options.stdinFile }
-            : options.input === undefined ? 'ignore' : 'pipe',
+            : options.input === undefined && options.stdinStream === undefined ? 'ignore' : 'pipe',
           stdout: options.stdoutFile !== undefined
             ? { file: options.stdoutFile }
             : options.inherit ? ['inherit'] : 'pipe',
@@ -56,6 +60,20 @@ export function createRealRunner(): ToolRunner {
           reject: false,
           encoding: 'utf8',
         })
+        const feed = options.stdinStream
+        if (feed && child.stdin) {
+          // a command that stops reading early (or fails) must not leave the stream hanging
+          child.stdin.on('error', () => feed.destroy())
+          feed.on('error', (err) => {
+            feedError = err
+            child.stdin?.destroy()
+          })
+          feed.pipe(child.stdin)
+        }
+        const result = await child
+        if (feed && !feed.readableEnded) feed.destroy()
+        // the input's own failure (say, a bad layer) says more than the command's
+        if (feedError !== undefined) throw feedError
         const stdout = typeof result.stdout === 'string' ? result.stdout : ''
         const stderr = typeof result.stderr === 'string' ? result.stderr : ''
         if (result.failed) {
@@ -72,7 +90,7 @@ export function createRealRunner(): ToolRunner {
         }
         return { stdout, stderr, exitCode: result.exitCode ?? 0 }
       } catch (err) {
-        if (err instanceof ToolError) throw err
+        if (err instanceof ToolError || (feedError !== undefined && err === feedError)) throw err
         throw new ToolError(`${line}: could not run`, { command: line, cause: err })
       }
     },
@@ -132,15 +150,26 @@ function isExecutable(p: string): boolean {
   }
 }
 
-/** A tool keel needs, and the Debian package that provides it. */
+/** A tool keel needs (a command on PATH, or a data file by absolute path), and the Debian package that provides it. */
 export interface ToolRequirement {
   command: string
   debianPackage: string
+  /** `command` is a file that must exist and be readable (firmware, boot code), not a program. */
+  file?: boolean
+}
+
+function isReadable(p: string): boolean {
+  try {
+    accessSync(p, constants.R_OK)
+    return true
+  } catch {
+    return false
+  }
 }
 
 /** Throws a UserError naming the Debian packages to install when any tool is missing. */
 export function requireTools(tools: readonly ToolRequirement[], path?: string): void {
-  const missing = tools.filter((t) => findOnPath(t.command, path) === undefined)
+  const missing = tools.filter((t) => (t.file ? !isReadable(t.command) : findOnPath(t.command, path) === undefined))
   if (missing.length === 0) return
   const pkgs = [...new Set(missing.map((t) => t.debianPackage))].sort()
   throw new UserError(
