@@ -1,18 +1,60 @@
 // Schema validation with messages a person can act on: every ajv error is
 // turned into a Problem at the right YAML position, with "did you mean" for
 // misspelt keys, and the noise of anyOf branches folded into one line.
+//
+// Compiling the schema takes ajv about half a second, so the build writes the
+// compiled validators beside this file (validators.cjs, by
+// scripts/gen-validators.mjs) and they are loaded from there when their
+// schema hash matches; otherwise the schema is compiled here.
+import { createHash } from 'node:crypto'
+import { createRequire } from 'node:module'
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
+import standalone from 'ajv/dist/standalone/index.js'
 import { labelSchema, manifestSchema } from './schema.js'
 import { suggest, type Problem, type YamlPath } from './yaml.js'
 
-let compiled: { manifest: ValidateFunction; label: ValidateFunction } | undefined
+interface Validators { manifest: ValidateFunction; label: ValidateFunction }
 
-function validators(): { manifest: ValidateFunction; label: ValidateFunction } {
+let compiled: Validators | undefined
+
+function newAjv(source: boolean): Ajv {
+  const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true, ...(source ? { code: { source: true } } : {}) })
+  ajv.addKeyword({ keyword: 'x-hint', schemaType: 'string' })
+  ajv.addKeyword({ keyword: 'x-keel', schemaType: 'boolean' })
+  return ajv
+}
+
+/** A hash of both schemas: the compiled validators are used only for the schemas they came from. */
+export function schemaHash(): string {
+  return createHash('sha256').update(JSON.stringify([manifestSchema, labelSchema])).digest('hex')
+}
+
+/** The source of a CommonJS module exporting both validators and the hash of their schemas. */
+export function validatorsSource(): string {
+  const ajv = newAjv(true)
+  ajv.addSchema(manifestSchema, 'manifest')
+  ajv.addSchema(labelSchema, 'label')
+  const code = standalone.default(ajv, { manifest: 'manifest', label: 'label' })
+  return `${code}\nexports.schemaHash = ${JSON.stringify(schemaHash())};\n`
+}
+
+function precompiled(): Validators | undefined {
+  try {
+    const m = createRequire(import.meta.url)('./validators.cjs') as Partial<Validators> & { schemaHash?: string }
+    if (m.schemaHash === schemaHash() && m.manifest && m.label) return { manifest: m.manifest, label: m.label }
+  } catch {
+    // not generated (a build without scripts/gen-validators.mjs): compile below
+  }
+  return undefined
+}
+
+function validators(): Validators {
   if (!compiled) {
-    const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true })
-    ajv.addKeyword({ keyword: 'x-hint', schemaType: 'string' })
-    ajv.addKeyword({ keyword: 'x-keel', schemaType: 'boolean' })
-    compiled = { manifest: ajv.compile(manifestSchema), label: ajv.compile(labelSchema) }
+    compiled = precompiled()
+    if (!compiled) {
+      const ajv = newAjv(false)
+      compiled = { manifest: ajv.compile(manifestSchema), label: ajv.compile(labelSchema) }
+    }
   }
   return compiled
 }
