@@ -6,7 +6,8 @@ set -eu
 cd "$(dirname "$0")/.."
 
 # command:package pairs for every host tool the build, the boot and the tests use
-# (docker-registry, skopeo, umoci and htpasswd are the tests' real peers).
+# (docker-registry, skopeo, umoci and htpasswd are the tests' real peers); a
+# command that starts with / is a file the package installs.
 tools="
 qemu-system-x86_64:qemu-system-x86
 qemu-img:qemu-utils
@@ -23,14 +24,30 @@ docker-registry:docker-registry
 skopeo:skopeo
 umoci:umoci
 htpasswd:apache2-utils
+xorriso:xorriso
+syslinux:syslinux
+/usr/lib/ISOLINUX/isolinux.bin:isolinux
+/usr/lib/syslinux/modules/bios/ldlinux.c32:syslinux-common
+/usr/lib/systemd/boot/efi/linuxx64.efi.stub:systemd-boot-efi
+/usr/share/OVMF/OVMF_CODE_4M.fd:ovmf
+objcopy:binutils
+mcopy:mtools
+mkfs.fat:dosfstools
+mksquashfs:squashfs-tools
+mkfs.erofs:erofs-utils
+mke2fs:e2fsprogs
+fakeroot:fakeroot
 "
 missing=""
 for pair in $tools; do
   cmd=${pair%%:*}
   pkg=${pair#*:}
-  if ! command -v "$cmd" >/dev/null 2>&1 && ! [ -x "/usr/sbin/$cmd" ] && ! [ -x "/sbin/$cmd" ]; then
-    missing="$missing $pkg"
-  fi
+  case $cmd in
+    /*) [ -e "$cmd" ] || missing="$missing $pkg" ;;
+    *) if ! command -v "$cmd" >/dev/null 2>&1 && ! [ -x "/usr/sbin/$cmd" ] && ! [ -x "/sbin/$cmd" ]; then
+         missing="$missing $pkg"
+       fi ;;
+  esac
 done
 # CA certificates for HTTPS mirrors and registries.
 [ -f /etc/ssl/certs/ca-certificates.crt ] || missing="$missing ca-certificates"
@@ -54,5 +71,9 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# Compile the CLI (incremental: quick when nothing changed).
+# Compile the CLI (incremental: quick when nothing changed), and the manifest
+# validators ahead of time (when their schema changed).
 npx tsc -p tsconfig.json
+if [ ! -f dist/pkg/manifest/validators.cjs ] || [ dist/pkg/manifest/schema.js -nt dist/pkg/manifest/validators.cjs ]; then
+  node scripts/gen-validators.mjs
+fi

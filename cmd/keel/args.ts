@@ -17,3 +17,13 @@ export function parseIntOption(value: string | undefined, name: string, usage: s
   if (!/^[0-9]+$/.test(value)) throw new UsageError(`--${name} must be a whole number, not ${JSON.stringify(value)}`, usage)
   return Number(value)
 }
+
+/** "512M", "2G", "1048576", "100K" (binary units) → bytes. */
+export function parseSize(value: string, usage: string): number {
+  const m = /^([0-9]+)([KMGT]?)i?B?$/i.exec(value.trim())
+  if (!m) throw new UsageError(`--size must be a number of bytes with an optional K, M, G or T, not ${JSON.stringify(value)}`, usage)
+  const unit = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }[m[2]!.toUpperCase() as '' | 'K' | 'M' | 'G' | 'T']
+  const bytes = Number(m[1]) * unit
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new UsageError(`--size ${value} is out of range`, usage)
+  return bytes
+}

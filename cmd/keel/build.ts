@@ -1,6 +1,7 @@
 // keel build [-o DIR] [--name NAME] [-f FORMAT]... MANIFEST...
 import { mkdir } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
+import type { Readable } from 'node:stream'
 import { assembleTree, treeToTar } from '../../pkg/assemble/index.js'
 import { ContentStore } from '../../pkg/layers/index.js'
 import { capturePackageDatabases, writeSbom } from './sbom.js'
@@ -8,9 +9,9 @@ import { version } from './version.js'
 import { UserError, withAction } from '../../pkg/errors/index.js'
 import { stringify as toYaml } from 'yaml'
 import { loadManifests, manifestData } from '../../pkg/manifest/index.js'
-import { outputFormats } from '../../pkg/output/index.js'
+import { bootFilesFrom, conflictingFormats, outputFormats, type OutputContext } from '../../pkg/output/index.js'
 import { resolveImages } from '../../pkg/resolve/index.js'
-import { parseCommandArgs } from './args.js'
+import { parseCommandArgs, parseSize } from './args.js'
 import { createBuildContext, registryOptions, registryUsage } from './context.js'
 import { UsageError, type CliIO } from './io.js'
 
@@ -23,6 +24,7 @@ options:
   -n, --name NAME      base name of the output files (default: first manifest's name)
   -f, --format FORMAT  output format, repeatable (default: kernel+initrd)
                        formats: ${Object.keys(outputFormats).join(', ')}
+      --size SIZE      disk size for disk formats, e.g. 512M, 2G (default: what the image needs)
       --mirror URL     Debian archive for package builds (default: the host's apt sources)
       --suite SUITE    Debian suite with --mirror (default: the host's release)
       --dry-run        check and merge the manifests, print the result, build nothing
@@ -36,6 +38,7 @@ export async function buildCommand(io: CliIO, args: string[]): Promise<number> {
     output: { type: 'string', short: 'o' },
     name: { type: 'string', short: 'n' },
     format: { type: 'string', short: 'f', multiple: true },
+    size: { type: 'string' },
     mirror: { type: 'string' },
     suite: { type: 'string' },
     verbose: { type: 'boolean', short: 'v' },
@@ -49,10 +52,15 @@ export async function buildCommand(io: CliIO, args: string[]): Promise<number> {
     return 0
   }
   if (positionals.length === 0) throw new UsageError('no manifest given', buildUsage)
-  const formats = values.format ?? ['kernel+initrd']
+  const formats = [...new Set(values.format ?? ['kernel+initrd'])]
   for (const f of formats) {
     if (!outputFormats[f]) throw new UsageError(`unknown format ${JSON.stringify(f)}; known: ${Object.keys(outputFormats).join(', ')}`, buildUsage)
   }
+  for (const group of conflictingFormats) {
+    const both = group.filter((g) => formats.includes(g))
+    if (both.length > 1) throw new UsageError(`formats ${both.join(' and ')} write the same file names (as in LinuxKit); build them one at a time`, buildUsage)
+  }
+  const sizeBytes = values.size === undefined ? undefined : parseSize(values.size, buildUsage)
   const first = positionals[0]!
   const name = values.name ?? (first === '-' ? 'keel' : basename(first).replace(/\.ya?ml$/, ''))
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw new UserError(`--name ${JSON.stringify(name)}: use letters, digits, ".", "_" and "-"`)
@@ -76,9 +84,21 @@ export async function buildCommand(io: CliIO, args: string[]): Promise<number> {
     const assembled = await withAction('assembling the root filesystem', () =>
       assembleTree({ manifest, images, content, capture: capturePackageDatabases }))
     await mkdir(outDir, { recursive: true })
+    // Scratch folders live beside the content store and go with it.
+    let scratchCount = 0
+    const scratch = async (): Promise<string> => {
+      const dir = join(content.dir, `scratch-${scratchCount++}`)
+      await mkdir(dir)
+      return dir
+    }
+    const tar = (): Readable => treeToTar(assembled.tree, epoch)
+    const out: OutputContext = {
+      dir: outDir, name, mtime: epoch, tar, scratch, runner: ctx.runner,
+      bootFiles: bootFilesFrom(tar, scratch, epoch),
+      ...(sizeBytes === undefined ? {} : { sizeBytes }),
+    }
     for (const format of formats) {
-      const files = await withAction(`writing ${format}`, () =>
-        outputFormats[format]!(treeToTar(assembled.tree, epoch), { dir: outDir, name, mtime: epoch }))
+      const files = await withAction(`writing ${format}`, () => outputFormats[format]!(out))
       for (const f of files) io.stdout.write(`${f}\n`)
     }
     const sbom = await withAction('writing the SBOM', () => writeSbom(outDir, name, assembled.images, epoch, version()))

@@ -11,7 +11,8 @@ import tar from 'tar-stream'
 import { OutputSet } from './files.js'
 import type { OutputContext, OutputWriter } from './types.js'
 
-export const writeDocker: OutputWriter = async (tarStream: Readable, ctx: OutputContext): Promise<string[]> => {
+export const writeDocker: OutputWriter = async (ctx: OutputContext): Promise<string[]> => {
+  const tarStream = ctx.tar()
   const out = new OutputSet()
   const scratch = await mkdtemp(join(ctx.dir, '.keel-docker-'))
   try {

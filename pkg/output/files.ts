@@ -15,6 +15,7 @@ export interface OutputFile {
 
 export class OutputSet {
   private readonly pending: Array<{ tmp: string; final: string; stream: WriteStream }> = []
+  private readonly reserved: Array<{ tmp: string; final: string }> = []
 
   /** Opens a temporary file that becomes `final` on commit. */
   async create(final: string, mode = 0o644): Promise<OutputFile> {
@@ -36,6 +37,16 @@ export class OutputSet {
     }
   }
 
+  /**
+   * A temporary path that becomes `final` on commit, for a tool that writes
+   * the file itself. The name is fresh; the tool must create it.
+   */
+  async reserve(final: string): Promise<string> {
+    const tmp = join(dirname(final), `.${basename(final)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
+    this.reserved.push({ tmp, final })
+    return tmp
+  }
+
   /** Writes a whole small file. */
   async writeFile(final: string, data: string | Buffer, mode = 0o644): Promise<void> {
     const f = await this.create(final, mode)
@@ -44,8 +55,9 @@ export class OutputSet {
   }
 
   async commit(): Promise<string[]> {
-    for (const p of this.pending) await rename(p.tmp, p.final)
-    return this.pending.map((p) => p.final)
+    const all = [...this.pending, ...this.reserved]
+    for (const p of all) await rename(p.tmp, p.final)
+    return all.map((p) => p.final)
   }
 
   async abort(): Promise<void> {
@@ -53,5 +65,6 @@ export class OutputSet {
       p.stream.destroy()
       await rm(p.tmp, { force: true })
     }))
+    await Promise.all(this.reserved.map((p) => rm(p.tmp, { force: true })))
   }
 }

@@ -1,3 +1,5 @@
+import { diskFormats } from './disks.js'
+import { rootFsFormats } from './rootfs.js'
 import { writeDocker } from './docker.js'
 import { writeKernelInitrd } from './kernel-initrd.js'
 import { writeTarKernelInitrd } from './tar-kernel-initrd.js'
@@ -7,7 +9,7 @@ import type { OutputWriter } from './types.js'
 export * from './types.js'
 export * from './cpio.js'
 export * from './files.js'
-export { writeKernelInitrd, writeInitrd } from './kernel-initrd.js'
+export { writeKernelInitrd, writeInitrd, bootFilesFrom } from './kernel-initrd.js'
 export { writeTar, writeTarKernelInitrd, writeDocker }
 
 /** Every output format keel writes, by the name `keel build -f` takes. */
@@ -16,4 +18,9 @@ export const outputFormats: Readonly<Record<string, OutputWriter>> = {
   'tar-kernel-initrd': writeTarKernelInitrd,
   tar: writeTar,
   docker: writeDocker,
+  ...diskFormats,
+  ...rootFsFormats,
 }
+
+/** Formats whose files have the same name (as in LinuxKit): only one of each group per build. */
+export const conflictingFormats: ReadonlyArray<readonly string[]> = [['vhd', 'dynamic-vhd'], ['iso-bios', 'kernel+iso']]

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, lstatSync, readlinkSync, symlinkSync, writeF
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { FsTree, memoryContent } from '../layers/index.js'
-import { treeToTar } from '../assemble/index.js'
+import { outputContext } from '../../test/helpers/output-context.js'
 import { writeKernelInitrd } from './kernel-initrd.js'
 import { encodeCpioHeader } from './cpio.js'
 
@@ -24,7 +24,7 @@ function sampleTree(): FsTree {
 
 t.test('kernel+initrd writes the three files, the initrd a cpio the real cpio tool reads', async (t) => {
   const dir = t.testdir()
-  const files = await writeKernelInitrd(treeToTar(sampleTree(), 0), { dir, name: 'x', mtime: 0 })
+  const files = await writeKernelInitrd(outputContext(sampleTree(), dir, 'x', 0))
   t.same(files.map((f) => f.slice(dir.length + 1)).sort(), ['x-cmdline', 'x-initrd.img', 'x-kernel'])
   t.equal(readFileSync(join(dir, 'x-kernel'), 'utf8'), 'KERNEL')
   t.equal(readFileSync(join(dir, 'x-cmdline'), 'utf8'), 'console=ttyS0')
@@ -48,11 +48,11 @@ t.test('kernel+initrd writes the three files, the initrd a cpio the real cpio to
 t.test('the same tree gives the same bytes; SOURCE_DATE_EPOCH-style mtime lands in headers', async (t) => {
   const a = t.testdir()
   const b = t.testdir()
-  await writeKernelInitrd(treeToTar(sampleTree(), 0), { dir: a, name: 'x', mtime: 0 })
-  await writeKernelInitrd(treeToTar(sampleTree(), 0), { dir: b, name: 'x', mtime: 0 })
+  await writeKernelInitrd(outputContext(sampleTree(), a, 'x', 0))
+  await writeKernelInitrd(outputContext(sampleTree(), b, 'x', 0))
   t.ok(readFileSync(join(a, 'x-initrd.img')).equals(readFileSync(join(b, 'x-initrd.img'))))
   const c = t.testdir()
-  await writeKernelInitrd(treeToTar(sampleTree(), 1700000000), { dir: c, name: 'x', mtime: 1700000000 })
+  await writeKernelInitrd(outputContext(sampleTree(), c, 'x', 1700000000))
   const listing = execFileSync('cpio', ['-itv', '--quiet'], { input: gunzipSync(readFileSync(join(c, 'x-initrd.img'))) }).toString()
   t.match(listing, /Nov 14\s+2023 init/)
 })
@@ -62,7 +62,7 @@ t.test('a failure leaves no output files behind, and old outputs stay whole', as
   writeFileSync(join(dir, 'x-initrd.img'), 'previous build')
   const tree = sampleTree()
   tree.remove('boot')
-  await t.rejects(writeKernelInitrd(treeToTar(tree, 0), { dir, name: 'x', mtime: 0 }), /no kernel/)
+  await t.rejects(writeKernelInitrd(outputContext(tree, dir, 'x', 0)), /no kernel/)
   t.same(readdirSync(dir), ['x-initrd.img'])
   t.equal(readFileSync(join(dir, 'x-initrd.img'), 'utf8'), 'previous build')
 })
@@ -70,7 +70,7 @@ t.test('a failure leaves no output files behind, and old outputs stay whole', as
 t.test('an output path that is a symlink is replaced, not followed', async (t) => {
   const dir = t.testdir({ target: 'do not touch' })
   symlinkSync(join(dir, 'target'), join(dir, 'x-kernel'))
-  await writeKernelInitrd(treeToTar(sampleTree(), 0), { dir, name: 'x', mtime: 0 })
+  await writeKernelInitrd(outputContext(sampleTree(), dir, 'x', 0))
   t.equal(readFileSync(join(dir, 'target'), 'utf8'), 'do not touch')
   t.notOk(lstatSync(join(dir, 'x-kernel')).isSymbolicLink())
 })

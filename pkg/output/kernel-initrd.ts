@@ -1,20 +1,29 @@
 // kernel+initrd: NAME-kernel, NAME-initrd.img (a gzip'd newc cpio of
 // everything but boot/) and NAME-cmdline, as LinuxKit names them.
 import { join } from 'node:path'
+import { createReadStream } from 'node:fs'
 import type { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import { createGzip } from 'node:zlib'
 import tar from 'tar-stream'
 import { UserError } from '../errors/index.js'
 import { comparePaths } from '../tar/index.js'
 import { CpioWriter, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG, type CpioHeader } from './cpio.js'
 import { OutputSet, type OutputFile } from './files.js'
-import type { OutputContext, OutputWriter } from './types.js'
+import type { BootFiles, OutputContext, OutputWriter } from './types.js'
 
 /** Entries every initrd has even when no image gives them: the kernel opens /dev/console for init. */
 const requiredEntries: CpioHeader[] = [
   { name: 'dev', ino: 0, mode: S_IFDIR | 0o755, uid: 0, gid: 0, nlink: 2, mtime: 0, size: 0 },
   { name: 'dev/console', ino: 0, mode: S_IFCHR | 0o600, uid: 0, gid: 0, nlink: 1, mtime: 0, size: 0, rdevmajor: 5, rdevminor: 1 },
 ]
+
+export interface InitrdOptions {
+  /** Only entries for which this is true go into the initrd (default: all). */
+  keep?: (name: string) => boolean
+  /** Files to add (regular, mode 0644, root-owned), by name without a leading slash. */
+  extra?: ReadonlyArray<{ name: string, data: Buffer }>
+}
 
 export interface InitrdParts {
   kernel: Buffer
@@ -27,8 +36,8 @@ export interface InitrdParts {
  * returned; everything else becomes a gzip'd newc cpio written to `initrd`
  * (with the microcode cpio in front, uncompressed, as the kernel expects).
  */
-export async function writeInitrd(tarStream: Readable, initrd: OutputFile, mtime: number): Promise<InitrdParts> {
-  const gzip = createGzip({ level: 9 })
+export async function writeInitrd(tarStream: Readable, initrd: OutputFile, mtime: number, opts: InitrdOptions = {}): Promise<InitrdParts> {
+  const gzip = createGzip({ level: 6 })
   let kernel: Buffer | undefined
   let cmdline: Buffer | undefined
   let ucode: Buffer | undefined
@@ -43,12 +52,18 @@ export async function writeInitrd(tarStream: Readable, initrd: OutputFile, mtime
   const cpio = new CpioWriter(gzip)
   let nextIno = 1
   const inoOf = new Map<string, number>()
-  const required = [...requiredEntries]
+  const required: Array<{ header: CpioHeader, data?: Buffer }> = [
+    ...requiredEntries.map((header) => ({ header })),
+    ...(opts.extra ?? []).map(({ name, data }) => ({
+      header: { name, ino: 0, mode: S_IFREG | 0o644, uid: 0, gid: 0, nlink: 1, mtime: 0, size: data.length }, data,
+    })),
+  ].sort((a, b) => comparePaths(a.header.name, b.header.name))
   const emitRequiredBefore = async (name: string | undefined): Promise<void> => {
-    while (required.length > 0 && (name === undefined || comparePaths(required[0]!.name, name) <= 0)) {
+    while (required.length > 0 && (name === undefined || comparePaths(required[0]!.header.name, name) <= 0)) {
       const r = required.shift()!
-      if (r.name === name) continue // the image has its own
-      await cpio.entry({ ...r, ino: nextIno++, mtime })
+      if (r.header.name === name && r.data === undefined) continue // the image has its own
+      if (r.header.name === name) throw new UserError(`the image has its own /${name}, which this output writes itself`)
+      await cpio.entry({ ...r.header, ino: nextIno++, mtime }, r.data)
     }
   }
   try {
@@ -62,6 +77,10 @@ export async function writeInitrd(tarStream: Readable, initrd: OutputFile, mtime
           if (name === 'boot/kernel') kernel = data
           else if (name === 'boot/cmdline') cmdline = data
           else if (name === 'boot/ucode.cpio') ucode = data
+          continue
+        }
+        if (opts.keep && !opts.keep(name)) {
+          entry.resume()
           continue
         }
         await emitRequiredBefore(name)
@@ -127,17 +146,48 @@ export async function writeInitrd(tarStream: Readable, initrd: OutputFile, mtime
   return { kernel, cmdline: cmdline ?? Buffer.alloc(0), ucode }
 }
 
+/**
+ * Makes the boot files once, from one tar stream, into `scratch`; the
+ * returned function gives the same promise every time.
+ */
+export function bootFilesFrom(tarStream: () => Readable, scratch: () => Promise<string>, mtime: number): () => Promise<BootFiles> {
+  let made: Promise<BootFiles> | undefined
+  return () => {
+    made ??= (async () => {
+      const dir = await scratch()
+      const set = new OutputSet()
+      try {
+        const initrd = await set.create(join(dir, 'initrd.img'))
+        const parts = await writeInitrd(tarStream(), initrd, mtime)
+        await set.writeFile(join(dir, 'kernel'), parts.kernel)
+        await set.commit()
+        return { kernel: join(dir, 'kernel'), initrd: join(dir, 'initrd.img'), cmdline: parts.cmdline.toString('utf8') }
+      } catch (err) {
+        await set.abort()
+        throw err
+      }
+    })()
+    return made
+  }
+}
+
+/** Copies a file into an output set, as `final`. */
+export async function copyInto(out: OutputSet, source: string, final: string): Promise<void> {
+  const f = await out.create(final)
+  await pipeline(createReadStream(source), f.stream)
+  await f.close()
+}
+
 /** kernel+initrd: NAME-kernel, NAME-initrd.img and NAME-cmdline, as LinuxKit names them. */
-export const writeKernelInitrd: OutputWriter = async (tarStream: Readable, ctx: OutputContext): Promise<string[]> => {
+export const writeKernelInitrd: OutputWriter = async (ctx: OutputContext): Promise<string[]> => {
+  const boot = await ctx.bootFiles()
   const out = new OutputSet()
   try {
-    const initrd = await out.create(join(ctx.dir, `${ctx.name}-initrd.img`))
-    const parts = await writeInitrd(tarStream, initrd, ctx.mtime)
-    await out.writeFile(join(ctx.dir, `${ctx.name}-kernel`), parts.kernel)
-    await out.writeFile(join(ctx.dir, `${ctx.name}-cmdline`), parts.cmdline)
+    await copyInto(out, boot.kernel, join(ctx.dir, `${ctx.name}-kernel`))
+    await copyInto(out, boot.initrd, join(ctx.dir, `${ctx.name}-initrd.img`))
+    await out.writeFile(join(ctx.dir, `${ctx.name}-cmdline`), boot.cmdline)
     return await out.commit()
   } catch (err) {
-    tarStream.destroy()
     await out.abort()
     throw err
   }

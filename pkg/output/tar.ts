@@ -1,11 +1,11 @@
 // tar: the assembled tar stream itself, as NAME.tar.
 import { join } from 'node:path'
-import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { OutputSet } from './files.js'
 import type { OutputContext, OutputWriter } from './types.js'
 
-export const writeTar: OutputWriter = async (tarStream: Readable, ctx: OutputContext): Promise<string[]> => {
+export const writeTar: OutputWriter = async (ctx: OutputContext): Promise<string[]> => {
+  const tarStream = ctx.tar()
   const out = new OutputSet()
   try {
     const file = await out.create(join(ctx.dir, `${ctx.name}.tar`))
