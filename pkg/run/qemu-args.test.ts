@@ -18,3 +18,30 @@ t.test('KVM uses the host CPU; -no-reboot and extra arguments when asked', async
   t.ok(args.includes('-no-reboot'))
   t.equal(args.at(-1), '-s')
 })
+
+t.test('an ISO is a CD-ROM; a disk is virtio in its format; UEFI adds the firmware', async (t) => {
+  const iso = buildQemuArgs({ boot: { kind: 'iso', path: '/o/x.iso', uefi: false }, accel: 'tcg', cpus: 1, memoryMiB: 256 })
+  t.same(iso.slice(-4), ['-drive', 'file=/o/x.iso,media=cdrom,readonly=on', '-boot', 'd'])
+  const disk = buildQemuArgs({
+    boot: { kind: 'disk', path: '/o/x-efi.img', format: 'raw', uefi: true }, accel: 'tcg', cpus: 1, memoryMiB: 256,
+    firmware: { code: '/fw/code.fd', vars: '/tmp/vars.fd' }, disks: [{ path: '/o/data.qcow2', format: 'qcow2' }],
+  })
+  t.same(disk.slice(-8), [
+    '-drive', 'if=pflash,format=raw,unit=0,readonly=on,file=/fw/code.fd',
+    '-drive', 'if=pflash,format=raw,unit=1,file=/tmp/vars.fd',
+    '-drive', 'file=/o/x-efi.img,format=raw,if=virtio',
+    '-drive', 'file=/o/data.qcow2,format=qcow2,if=virtio',
+  ])
+})
+
+t.test('a read-only root image is the first virtio disk, before any extra disk', async (t) => {
+  const args = buildQemuArgs({
+    boot: { ...boot, initrd: '/o/x-squashfs-initrd.img', root: '/o/x-squashfs.img' }, accel: 'tcg', cpus: 1, memoryMiB: 256,
+    disks: [{ path: '/o/data.img', format: 'raw' }],
+  })
+  t.same(args.slice(-10), [
+    '-kernel', '/o/x-kernel', '-initrd', '/o/x-squashfs-initrd.img', '-append', 'console=ttyS0',
+    '-drive', 'file=/o/x-squashfs.img,format=raw,if=virtio,readonly=on',
+    '-drive', 'file=/o/data.img,format=raw,if=virtio',
+  ])
+})

@@ -7,13 +7,41 @@ export interface KernelBoot {
   kernel: string
   initrd: string
   cmdline: string
+  /** A read-only root file system image (kernel+squashfs, -erofs, -iso), attached as the first disk. */
+  root?: string
+}
+
+export interface IsoBoot {
+  kind: 'iso'
+  path: string
+  uefi: boolean
+}
+
+export interface DiskBoot {
+  kind: 'disk'
+  path: string
+  /** QEMU's name for the format: raw, qcow2, vpc, vhdx, vmdk. */
+  format: string
+  uefi: boolean
+}
+
+export type BootInput = KernelBoot | IsoBoot | DiskBoot
+
+export interface Firmware {
+  /** OVMF code (read-only) and a writable copy of its variables. */
+  code: string
+  vars: string
 }
 
 export interface QemuConfig {
-  boot: KernelBoot
+  boot: BootInput
   accel: Accel
   cpus: number
   memoryMiB: number
+  /** UEFI firmware; without it, SeaBIOS. */
+  firmware?: Firmware
+  /** Extra disks, attached as virtio after the boot disk. */
+  disks?: Array<{ path: string; format: string }>
   /** Extra QEMU arguments, appended last. */
   extraArgs?: string[]
   /** Exit instead of rebooting when the guest reboots or panics. */
@@ -34,8 +62,19 @@ export function buildQemuArgs(c: QemuConfig): string[] {
     '-device', 'virtio-rng-pci',
     '-nic', 'user,model=virtio-net-pci',
   ]
+  if (c.firmware) {
+    args.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${c.firmware.code}`)
+    args.push('-drive', `if=pflash,format=raw,unit=1,file=${c.firmware.vars}`)
+  }
   if (c.noReboot) args.push('-no-reboot')
-  args.push('-kernel', c.boot.kernel, '-initrd', c.boot.initrd, '-append', c.boot.cmdline)
+  const b = c.boot
+  if (b.kind === 'kernel+initrd') {
+    args.push('-kernel', b.kernel, '-initrd', b.initrd, '-append', b.cmdline)
+    if (b.root !== undefined) args.push('-drive', `file=${b.root},format=raw,if=virtio,readonly=on`)
+  }
+  else if (b.kind === 'iso') args.push('-drive', `file=${b.path},media=cdrom,readonly=on`, '-boot', 'd')
+  else args.push('-drive', `file=${b.path},format=${b.format},if=virtio`)
+  for (const d of c.disks ?? []) args.push('-drive', `file=${d.path},format=${d.format},if=virtio`)
   args.push(...(c.extraArgs ?? []))
   return args
 }
