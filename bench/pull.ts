@@ -4,28 +4,12 @@
 // of each. Target: keel no slower than skopeo, and under 150 MB of memory.
 //
 //   npm run bench:pull [-- --size-mb 200 --layers 4 --runs 2]
-import { execFile } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseArgs, promisify } from 'node:util'
-import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
 import { launchRegistry } from '../test/helpers/registry.js'
-
-const exec = promisify(execFile)
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
-
-interface Measured { seconds: number; maxRssMiB: number }
-
-/** Runs a command under GNU time; returns wall seconds and peak RSS. */
-async function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Measured> {
-  const { stderr } = await exec('/usr/bin/time', ['-f', 'KEEL_TIME %e %M', cmd, ...args], {
-    env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024,
-  })
-  const m = /KEEL_TIME ([0-9.]+) ([0-9]+)/.exec(stderr)
-  if (!m) throw new Error(`no timing from ${cmd}: ${stderr}`)
-  return { seconds: Number(m[1]), maxRssMiB: Number(m[2]) / 1024 }
-}
+import { exec, measure, repoRoot, type Measured } from './measure.js'
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { 'size-mb': { type: 'string' }, layers: { type: 'string' }, runs: { type: 'string' } } })
