@@ -9,7 +9,8 @@ import { version } from './version.js'
 import { UserError, withAction } from '../../pkg/errors/index.js'
 import { stringify as toYaml } from 'yaml'
 import { loadManifests, manifestData } from '../../pkg/manifest/index.js'
-import { bootFilesFrom, conflictingFormats, outputFormats, type OutputContext } from '../../pkg/output/index.js'
+import { bootFilesFrom, conflictingFormats, formatTools, outputFormats, type OutputContext } from '../../pkg/output/index.js'
+import { requireTools } from '../../pkg/exec/index.js'
 import { resolveImages } from '../../pkg/resolve/index.js'
 import { parseCommandArgs, parseSize } from './args.js'
 import { createBuildContext, registryOptions, registryUsage } from './context.js'
@@ -73,6 +74,8 @@ export async function buildCommand(io: CliIO, args: string[]): Promise<number> {
     io.stdout.write(toYaml(manifestData(manifest), { lineWidth: 0 }))
     return 0
   }
+  // The host tools the formats need, before any download or build.
+  requireTools(formats.flatMap((f) => formatTools[f] ?? []))
   const ctx = await createBuildContext(io, {
     mirror: values.mirror, suite: values.suite, verbose: values.verbose,
     platform: values.platform, insecureRegistry: values['insecure-registry'], pull: values.pull,

@@ -97,3 +97,20 @@ t.test('keel run qemu with nothing to boot says what is missing', async (t) => {
   const b = io(dir)
   t.equal(await run(b, ['run', 'qemu', '--accel', 'warp', 'x']), 2)
 })
+
+t.test('a format whose host tools are missing is refused before any work, naming the Debian packages', async (t) => {
+  const dir = t.testdir({ 'm.yml': 'init:\n  - example.invalid/init:1\n', out: {} })
+  const cache = join(dir, 'cache')
+  const a = io(dir, { KEEL_CACHE: cache })
+  const path = process.env.PATH
+  process.env.PATH = join(dir, 'out') // an empty folder: no tool is found
+  t.teardown(() => { process.env.PATH = path })
+  t.equal(await run(a, ['build', '-o', 'out', '-f', 'kernel+squashfs', '-f', 'qcow2-bios', 'm.yml']), 1)
+  process.env.PATH = path
+  const err = a.err.join('')
+  t.match(err, /missing tools: .*fakeroot.*mksquashfs/)
+  t.match(err, /qemu-img/)
+  t.match(err, /apt-get install -y .*qemu-utils.*squashfs-tools/)
+  t.same(readdirSync(join(dir, 'out')), [], 'nothing written')
+  t.throws(() => readdirSync(cache), 'no cache touched: the image was not even looked up')
+})

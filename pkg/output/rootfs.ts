@@ -3,7 +3,7 @@
 // its block device, so a root larger than RAM boots. Beside it: NAME-kernel,
 // NAME-cmdline, and a small initrd (init and the kernel modules only) whose
 // init finds the root device, mounts it under a tmpfs overlay and starts the
-// system from there. The initrd names the file system type in /.keel-root.
+// system from there. The initrd names the file system type in /.keel-rootfs.
 //
 // mksquashfs, mkfs.erofs and xorriso read folders, not tar streams: the tar
 // stream is unpacked under fakeroot, so owners, modes and device nodes are kept
@@ -82,7 +82,7 @@ function kernelRootFs(type: RootFsType): OutputWriter {
       const image = await out.reserve(join(ctx.dir, rootImageName(ctx.name, type)))
       await writeRootImage(ctx, type, image)
       const initrd = await out.create(join(ctx.dir, `${ctx.name}-${type}-initrd.img`))
-      await writeInitrd(ctx.tar(), initrd, ctx.mtime, { keep: bootstrapEntry, extra: [{ name: '.keel-root', data: Buffer.from(`${type}\n`) }] })
+      await writeInitrd(ctx.tar(), initrd, ctx.mtime, { keep: bootstrapEntry, extra: [{ name: '.keel-rootfs', data: Buffer.from(`${type}\n`) }] })
       await copyInto(out, boot.kernel, join(ctx.dir, `${ctx.name}-kernel`))
       await out.writeFile(join(ctx.dir, `${ctx.name}-cmdline`), boot.cmdline)
       return await out.commit()
