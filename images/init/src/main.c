@@ -16,6 +16,7 @@
 #include "modules.h"
 #include "mounts.h"
 #include "power.h"
+#include "rootdev.h"
 #include "runtime.h"
 #include "supervise.h"
 #include "switchroot.h"
@@ -57,6 +58,8 @@ int main(int argc, char **argv)
 	log_msg("init started (keel %s); the kernel took %llu.%03llu s", KEEL_VERSION,
 		(unsigned long long)(t / 1000), (unsigned long long)(t % 1000));
 	setup_signals();
+	/* kernel+squashfs/erofs/iso: runs /init again from the root device. */
+	rootdev_boot(argv);
 	switch_root();
 	mount_system();
 	console_reopen();
