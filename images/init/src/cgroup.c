@@ -435,3 +435,121 @@ int cgroup_join(const char *path, err_t *e)
 {
 	return write_file(path, "cgroup.procs", "0", e) < 0 ? err_prefix(e, "join the cgroup") : 0;
 }
+
+/* ---- keelctl pause, resume and stats (apart from the limits above) ---- */
+
+int cgroup_freeze(const char *path, bool on, err_t *e)
+{
+	return write_file(path, "cgroup.freeze", on ? "1" : "0", e);
+}
+
+int cgroup_keyed_value(const char *text, const char *key, uint64_t *out)
+{
+	size_t n = strlen(key);
+	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		char *end;
+		if (strncmp(l, key, n) != 0 || l[n] != ' ')
+			continue;
+		errno = 0;
+		unsigned long long v = strtoull(l + n + 1, &end, 10);
+		if (errno || end == l + n + 1 || (*end && *end != '\n'))
+			return -1;
+		*out = v;
+		return 0;
+	}
+	return -1;
+}
+
+int cgroup_io_bytes(const char *text, uint64_t *rbytes, uint64_t *wbytes)
+{
+	/* "8:0 rbytes=1 wbytes=2 rios=3 ..." per device. */
+	static const char *const keys[] = { " rbytes=", " wbytes=" };
+	uint64_t *sums[] = { rbytes, wbytes };
+	bool any = false;
+	*rbytes = *wbytes = 0;
+	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		size_t len = strcspn(l, "\n");
+		for (size_t k = 0; k < ARRAY_LEN(keys); k++) {
+			const char *p = strstr(l, keys[k]);
+			if (p && p < l + len) {
+				*sums[k] += strtoull(p + strlen(keys[k]), NULL, 10);
+				any = true;
+			}
+		}
+	}
+	return any ? 0 : -1;
+}
+
+/* The text of dir/file, or NULL. */
+static char *read_cg(const char *dir, const char *file)
+{
+	char path[PATH_MAX], *text = NULL;
+	err_t ignored;
+	if (path_fmt(path, sizeof(path), "%s/%s", dir, file) < 0 || read_file(path, 65536, &text, NULL, &ignored) < 0)
+		return NULL;
+	return text;
+}
+
+/* A file that holds one number. */
+static bool read_number(const char *text, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(text, &end, 10);
+	if (errno || end == text || (*end && *end != '\n'))
+		return false;
+	*out = v;
+	return true;
+}
+
+int cgroup_frozen(const char *path)
+{
+	char *text = read_cg(path, "cgroup.events");
+	uint64_t v = 0;
+	int r = text && cgroup_keyed_value(text, "frozen", &v) == 0 ? v != 0 : -1;
+	free(text);
+	return r;
+}
+
+void cgroup_read_stats(const char *path, struct cg_stats *s)
+{
+	char *t;
+	memset(s, 0, sizeof(*s));
+	if ((t = read_cg(path, "cpu.stat")))
+		s->has_cpu = cgroup_keyed_value(t, "usage_usec", &s->cpu_usec) == 0;
+	free(t);
+	if ((t = read_cg(path, "memory.current")))
+		s->has_memory = read_number(t, &s->memory);
+	free(t);
+	if ((t = read_cg(path, "pids.current")))
+		s->has_pids = read_number(t, &s->pids);
+	free(t);
+	/* An empty io.stat (nothing read or written yet) is zero, not unknown. */
+	if ((t = read_cg(path, "io.stat")))
+		s->has_io = cgroup_io_bytes(t, &s->rbytes, &s->wbytes) == 0 || strspn(t, " \n") == strlen(t);
+	free(t);
+}
+
+int cgroup_enable_stats(err_t *e)
+{
+	static const char *const ctrls[] = { "memory", "pids", "io" };
+	char keel[PATH_MAX];
+	int r = 0;
+	if (!cgroup_v2())
+		return 0;
+	snprintf(keel, sizeof(keel), "%s/keel", CGROUP_ROOT);
+	if (mkdir(keel, 0755) < 0 && errno != EEXIST)
+		return err_sys(e, "mkdir %s", keel);
+	for (size_t i = 0; i < ARRAY_LEN(ctrls); i++) {
+		char plus[16];
+		if (!listed(CGROUP_ROOT, "cgroup.controllers", ctrls[i]))
+			continue;
+		snprintf(plus, sizeof(plus), "+%s", ctrls[i]);
+		if ((!listed(CGROUP_ROOT, "cgroup.subtree_control", ctrls[i]) &&
+		     write_file(CGROUP_ROOT, "cgroup.subtree_control", plus, e) < 0) ||
+		    (!listed(keel, "cgroup.subtree_control", ctrls[i]) &&
+		     write_file(keel, "cgroup.subtree_control", plus, e) < 0))
+			r = -1; /* the others may still work */
+	}
+	return r;
+}

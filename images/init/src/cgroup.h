@@ -50,4 +50,31 @@ int cgroup_create(const char *rel, const struct cg_plan *p, char *path, size_t s
 /* In the container process: moves the caller into path. */
 int cgroup_join(const char *path, err_t *e);
 
+/* ---- keelctl pause, resume and stats (apart from the limits above) ---- */
+
+/* Writes cgroup.freeze (1 or 0); the kernel finishes it asynchronously. */
+int cgroup_freeze(const char *path, bool on, err_t *e);
+/* From cgroup.events: 1 frozen, 0 not, -1 unknown. */
+int cgroup_frozen(const char *path);
+
+struct cg_stats {
+	bool has_cpu, has_memory, has_pids, has_io;
+	uint64_t cpu_usec; /* cpu.stat usage_usec */
+	uint64_t memory;   /* memory.current */
+	uint64_t pids;     /* pids.current */
+	uint64_t rbytes, wbytes; /* io.stat, all devices */
+};
+
+/* Reads what the cgroup's files offer; what is missing stays has_* false. */
+void cgroup_read_stats(const char *path, struct cg_stats *s);
+/* Pure: the value of key in "key value" lines (cpu.stat, cgroup.events). */
+int cgroup_keyed_value(const char *text, const char *key, uint64_t *out);
+/* Pure: rbytes= and wbytes= summed over io.stat's lines; -1 when it has none. */
+int cgroup_io_bytes(const char *text, uint64_t *rbytes, uint64_t *wbytes);
+/* Turns the memory, pids and io controllers on for containers (in
+ * CGROUP_ROOT and keel/), so that stats has figures for them; a
+ * controller the kernel lacks is skipped. Once, before the first container
+ * (memory used before is not charged to it). -1: one could not be. */
+int cgroup_enable_stats(err_t *e);
+
 #endif

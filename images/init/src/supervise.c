@@ -9,7 +9,9 @@
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 
+#include "cgroup.h"
 #include "ctl.h"
+#include "exec.h"
 #include "json.h"
 #include "log.h"
 #include "logbuf.h"
@@ -32,6 +34,8 @@ struct entry {
 	int status;
 	bool has_status;
 	bool want_stop;    /* stopped on request: stays down whatever the policy */
+	bool paused;       /* its cgroup frozen by keelctl pause */
+	char *cgroup;      /* its cgroup's directory, once asked for */
 	bool started_once; /* what "after" waits for */
 	unsigned restarts; /* by policy */
 	unsigned failures; /* quick exits in a row, for the backoff */
@@ -245,8 +249,22 @@ static void service_ended(struct entry *c)
 			CRASH_LOOP_EXITS, BACKOFF_MAX_MS / 1000);
 }
 
+/* Thaws a paused container's cgroup: before it is asked to stop (a frozen
+ * process acts on no signal but SIGKILL), and once it has ended, so that
+ * its next run does not start frozen in a cgroup that could not be made anew. */
+static void thaw(struct entry *c)
+{
+	err_t e;
+	if (!c->paused)
+		return;
+	c->paused = false;
+	if (c->cgroup && cgroup_freeze(c->cgroup, false, &e) < 0)
+		log_msg("%s: resume: %s", c->name, e.msg);
+}
+
 static void entry_ended(struct entry *c, int status)
 {
+	thaw(c);
 	c->pid = 0;
 	c->status = status;
 	c->has_status = true;
@@ -272,8 +290,15 @@ static int free_relay(void)
 /* 0 started, -1 not (logged; a service's policy decides what next). */
 static int start_entry(struct entry *c, bool restart)
 {
+	static bool controllers;
 	int slot = free_relay();
 	struct rt_options o = { .name = c->name, .passthrough = false };
+	if (!controllers) {
+		err_t ce;
+		controllers = true;
+		if (cgroup_enable_stats(&ce) < 0)
+			log_msg("keelctl stats will lack some figures: %s", ce.msg);
+	}
 	struct rt_process p;
 	err_t e;
 	if (slot < 0) {
@@ -320,12 +345,13 @@ static void reap(void)
 	int status;
 	pid_t pid;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (size_t i = 0; i < used; i++) {
-			if (table[i].state == ST_RUNNING && table[i].pid == pid) {
-				entry_ended(&table[i], status);
-				break;
-			}
-		}
+		size_t i = 0;
+		while (i < used && !(table[i].state == ST_RUNNING && table[i].pid == pid))
+			i++;
+		if (i < used)
+			entry_ended(&table[i], status);
+		else
+			ctl_reaped(pid, status); /* perhaps a keelctl exec */
 	}
 }
 
@@ -648,6 +674,7 @@ void sup_stop_all(void)
 		log_msg("shutdown: sending SIGTERM to %zu services:%s", n, names);
 		for (size_t i = 0; i < n; i++) {
 			table[order[i]].want_stop = true;
+			thaw(&table[order[i]]);
 			kill(table[order[i]].pid, SIGTERM);
 		}
 		size_t left = wait_services(stop_timeout_ms);
@@ -790,7 +817,7 @@ size_t sup_format_ps(char *buf, size_t size)
 		snprintf(restarts, sizeof(restarts), "%u", c->restarts);
 		entry_status(c, now, status, sizeof(status));
 		n += (size_t)snprintf(buf + n, size - n, PS_ROW, w, c->name, kind_name(c->kind),
-				      sup_state_name(c->state), pid, restarts, status);
+				      c->paused ? SUP_PAUSED_NAME : sup_state_name(c->state), pid, restarts, status);
 	}
 #undef PS_ROW
 	return n < size ? n : size - 1;
@@ -814,6 +841,7 @@ int sup_ctl_stop(int id, char *msg, size_t size)
 			c->want_stop = true;
 			c->kill_at = now_ms() + (uint64_t)stop_timeout_ms;
 			log_msg("service %s: stop requested; sending SIGTERM", c->name);
+			thaw(c);
 			kill(c->pid, SIGTERM);
 		}
 		return 1;
@@ -868,4 +896,191 @@ void sup_describe_end(int id, char *msg, size_t size)
 	if (c->has_status)
 		describe_status(c->status, how, sizeof(how));
 	snprintf(msg, size, "%s %s (%s)", c->name, sup_state_name(c->state), how);
+}
+
+/* ---- pause, resume, kill, exec and stats ---- */
+
+/* The cgroup the runtime made for c, found as the runtime finds it. */
+static const char *entry_cgroup(struct entry *c, err_t *e)
+{
+	struct spec s = { 0 };
+	char rel[PATH_MAX], path[PATH_MAX];
+	if (c->cgroup)
+		return c->cgroup;
+	if (!cgroup_v2()) {
+		err_set(e, "no cgroup2 at %s", CGROUP_ROOT);
+		return NULL;
+	}
+	if (exec_load_spec(c->bundle, &s, e) < 0)
+		return NULL;
+	int r = cgroup_rel_path(c->name, s.cgroups_path, rel, sizeof(rel), e);
+	spec_free(&s);
+	if (r < 0)
+		return NULL;
+	if (path_fmt(path, sizeof(path), "%s/%s", CGROUP_ROOT, rel) < 0 || !(c->cgroup = strdup(path))) {
+		err_sys(e, "cgroup %s", rel);
+		return NULL;
+	}
+	return c->cgroup;
+}
+
+static int not_running(const struct entry *c, char *msg, size_t size)
+{
+	if (c->state == ST_RUNNING)
+		return 0;
+	snprintf(msg, size, "%s is not running (%s)", c->name, sup_state_name(c->state));
+	return -1;
+}
+
+int sup_ctl_pause(int id, bool pause, char *msg, size_t size)
+{
+	struct entry *c = &table[id];
+	const char *cg;
+	err_t e;
+	if (not_running(c, msg, size) < 0)
+		return -1;
+	if (pause && c->want_stop) {
+		snprintf(msg, size, "%s is stopping", c->name);
+		return -1;
+	}
+	if (c->paused == pause) {
+		snprintf(msg, size, "%s is already %s", c->name, pause ? "paused" : "running");
+		return 0;
+	}
+	if (!(cg = entry_cgroup(c, &e)) || cgroup_freeze(cg, pause, &e) < 0) {
+		snprintf(msg, size, "%s: %s", c->name, e.msg);
+		return -1;
+	}
+	c->paused = pause;
+	return sup_pause_settled(id, pause, false, msg, size) > 0 ? 0 : 1;
+}
+
+int sup_pause_settled(int id, bool pause, bool give_up, char *msg, size_t size)
+{
+	struct entry *c = &table[id];
+	err_t e;
+	/* No cgroup.events (kernels before 5.2 have no freezer either). */
+	int frozen = c->cgroup ? cgroup_frozen(c->cgroup) : -1;
+	if (frozen < 0 || frozen == pause) {
+		log_msg("%s %s", c->name, pause ? "paused" : "resumed");
+		snprintf(msg, size, "%s %s", c->name, pause ? "paused" : "resumed");
+		return 1;
+	}
+	if (!give_up)
+		return 0;
+	if (pause) {
+		c->paused = false;
+		if (cgroup_freeze(c->cgroup, false, &e) < 0)
+			log_msg("%s: resume: %s", c->name, e.msg);
+	}
+	snprintf(msg, size, "%s did not %s in time%s", c->name, pause ? "freeze" : "thaw",
+		 pause ? " (a process in uninterruptible sleep?); it runs on" : "");
+	return -1;
+}
+
+int sup_ctl_kill(int id, int sig, char *msg, size_t size)
+{
+	struct entry *c = &table[id];
+	char name[16];
+	if (not_running(c, msg, size) < 0)
+		return -1;
+	ctl_signal_name(sig, name, sizeof(name));
+	log_msg("%s: keelctl kill: sending %s to pid %d", c->name, name, (int)c->pid);
+	if (kill(c->pid, sig) < 0) {
+		snprintf(msg, size, "%s: kill: %s", c->name, strerror(errno));
+		return -1;
+	}
+	snprintf(msg, size, "sent %s to %s (pid %d)", name, c->name, (int)c->pid);
+	return 0;
+}
+
+pid_t sup_ctl_exec(int id, char *const argv[], const int fds[3], char *msg, size_t size)
+{
+	struct entry *c = &table[id];
+	err_t e;
+	if (not_running(c, msg, size) < 0)
+		return -1;
+	if (c->paused) {
+		snprintf(msg, size, "%s is paused (keelctl resume %s)", c->name, c->name);
+		return -1;
+	}
+	pid_t pid = exec_in_container(c->pid, c->bundle, argv, fds, &e);
+	if (pid < 0) {
+		snprintf(msg, size, "exec in %s: %s", c->name, e.msg);
+		return -1;
+	}
+	log_msg("%s: keelctl exec %s (pid %d)", c->name, argv[0], (int)pid);
+	return pid;
+}
+
+void format_bytes(uint64_t n, char *buf, size_t size)
+{
+	static const char units[][4] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	uint64_t div = 1;
+	size_t u = 0;
+	while (u + 1 < ARRAY_LEN(units) && n / div >= 1024) {
+		div *= 1024;
+		u++;
+	}
+	uint64_t tenths = (n * 10 + div / 2) / div;
+	if (u == 0 || tenths >= 1000)
+		snprintf(buf, size, "%llu%s", (unsigned long long)((n + div / 2) / div), units[u]);
+	else
+		snprintf(buf, size, "%llu.%llu%s", (unsigned long long)(tenths / 10), (unsigned long long)(tenths % 10),
+			 units[u]);
+}
+
+static size_t stats_row(const struct entry *c, int w, char *buf, size_t size)
+{
+	char cpu[32] = "-", mem[32] = "-", pids[24] = "-", rd[32] = "-", wr[32] = "-";
+	struct cg_stats st;
+	if (c->state == ST_RUNNING && c->cgroup) {
+		cgroup_read_stats(c->cgroup, &st);
+		if (st.has_cpu)
+			snprintf(cpu, sizeof(cpu), "%llu.%02llus", (unsigned long long)(st.cpu_usec / 1000000),
+				 (unsigned long long)(st.cpu_usec / 10000 % 100));
+		if (st.has_memory)
+			format_bytes(st.memory, mem, sizeof(mem));
+		if (st.has_pids)
+			snprintf(pids, sizeof(pids), "%llu", (unsigned long long)st.pids);
+		if (st.has_io) {
+			format_bytes(st.rbytes, rd, sizeof(rd));
+			format_bytes(st.wbytes, wr, sizeof(wr));
+		}
+	}
+	return (size_t)snprintf(buf, size, "%-*s  %-10s  %9s  %9s  %5s  %9s  %9s\n", w, c->name,
+				c->paused ? SUP_PAUSED_NAME : sup_state_name(c->state), cpu, mem, pids, rd, wr);
+}
+
+int sup_format_stats(const char *names, size_t count, char *buf, size_t size, size_t *len)
+{
+	static int ids[MAX_CONTAINERS];
+	size_t n = 0, out = 0;
+	int w = 4;
+	if (count == 0) {
+		for (size_t i = 0; i < used; i++)
+			if (table[i].kind == SUP_SERVICE)
+				ids[n++] = (int)i;
+	}
+	for (const char *a = names; n < MAX_CONTAINERS && count > 0; a += strlen(a) + 1, count--) {
+		if ((ids[n++] = sup_find(a)) < 0) {
+			snprintf(buf, size, "no container named %s (keelctl ps lists them)", a);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct entry *c = &table[ids[i]];
+		err_t e;
+		if ((int)strlen(c->name) > w)
+			w = (int)strlen(c->name);
+		/* Found before the first stats of a running one, and kept. */
+		if (c->state == ST_RUNNING)
+			entry_cgroup(c, &e);
+	}
+	out = (size_t)snprintf(buf, size, "%-*s  %-10s  %9s  %9s  %5s  %9s  %9s\n", w, "NAME", "STATE", "CPU",
+			       "MEMORY", "PIDS", "READ", "WRITE");
+	for (size_t i = 0; i < n && out < size; i++)
+		out += stats_row(&table[ids[i]], w, buf + out, size - out);
+	*len = out < size ? out : size - 1;
+	return 0;
 }

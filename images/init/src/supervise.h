@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "util.h"
 
@@ -21,6 +22,8 @@ enum sup_state {
 	ST_EXITED,     /* ran to its end and stays so (onboot, or by policy) */
 	ST_STOPPED,    /* stopped on request (keelctl stop, shutdown) */
 };
+/* A running container that keelctl paused shows as this in ps. */
+#define SUP_PAUSED_NAME "paused"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 30000
@@ -97,5 +100,22 @@ int sup_ctl_stop(int id, char *msg, size_t size);
 int sup_ctl_start(int id, char *msg, size_t size);
 /* "NAME stopped (exit 0)". */
 void sup_describe_end(int id, char *msg, size_t size);
+/* pause (freeze its cgroup) or resume a running container. 1: asked,
+ * poll sup_pause_settled; 0: done (msg); -1: refused or failed (msg). */
+int sup_ctl_pause(int id, bool pause, char *msg, size_t size);
+/* 1: done (msg); 0: not yet; -1: failed (msg). With give_up, a pause that
+ * has not taken is undone and reported as failed. */
+int sup_pause_settled(int id, bool pause, bool give_up, char *msg, size_t size);
+/* Sends sig to the container's first process; its end is then handled as
+ * any other (a service's restart policy applies). 0 or -1, msg says. */
+int sup_ctl_kill(int id, int sig, char *msg, size_t size);
+/* Starts argv inside the running container (see exec.h); the pid, reaped
+ * by the loop and handed to ctl_reaped, or -1 (msg). */
+pid_t sup_ctl_exec(int id, char *const argv[], const int fds[3], char *msg, size_t size);
+/* The stats table for the names (count NUL-terminated strings; none: every
+ * service). -1 with the message in buf when a name is unknown. */
+int sup_format_stats(const char *names, size_t count, char *buf, size_t size, size_t *len);
+/* "512B", "1.5KiB", "230MiB". */
+void format_bytes(uint64_t n, char *buf, size_t size);
 
 #endif

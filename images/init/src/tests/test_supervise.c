@@ -85,10 +85,27 @@ static void cmdline(void)
 	ok(cmdline_value("a=", "a", v, sizeof(v)) == 0 && v[0] == '\0', "an empty value");
 }
 
+static void bytes(void)
+{
+	static const struct {
+		uint64_t n;
+		const char *want;
+	} b[] = {
+		{ 0, "0B" }, { 1023, "1023B" }, { 1024, "1.0KiB" }, { 1536, "1.5KiB" }, { 10 << 20, "10.0MiB" },
+		{ 150ull << 20, "150MiB" }, { 1048575, "1024KiB" }, { 3ull << 40, "3.0TiB" }, { 5000ull << 40, "5000TiB" },
+	};
+	char buf[32];
+	for (size_t i = 0; i < ARRAY_LEN(b); i++) {
+		format_bytes(b[i].n, buf, sizeof(buf));
+		is_str(buf, b[i].want, "format_bytes(%llu)", (unsigned long long)b[i].n);
+	}
+}
+
 TAP_SUITE(test_supervise)
 {
 	backoff();
 	config();
 	formatting();
 	cmdline();
+	bytes();
 }
