@@ -554,6 +554,66 @@ int main(int argc, char **argv)
     t.match(m.stderr, /move interface nosuchlink0/, 'and says why')
   })
 
+  /** The mounts on `path` in the host's mount table, bottom first. */
+  const mountsOn = (path: string) => readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
+    .map((line) => line.split(' ')).filter((f) => f[4] === path).map((f) => f[f.indexOf('-') + 1])
+  const unmountAll = (path: string) => {
+    for (let n = mountsOn(path).length; n > 0; n--) run('umount', [path])
+  }
+
+  t.test('a restart finds its runtime.json mounts in place: none pile up, the writable root is kept', async (t) => {
+    // As assembly lays out a writable root: the image in lower/, an overlay
+    // on rootfs/ with its upper layer on a tmpfs in tmp/.
+    const dir = shBundle('cat /state 2>/dev/null; echo "run $(cat /state 2>/dev/null | wc -l)" >> /state')
+    const [lower, rootfs, tmp] = ['lower', 'rootfs', 'tmp'].map((d) => join(dir, d))
+    run('mv', [rootfs, lower])
+    mkdirSync(rootfs)
+    writeFileSync(join(dir, 'runtime.json'), JSON.stringify({
+      mounts: [
+        { source: 'tmpfs', type: 'tmpfs', destination: tmp },
+        { destination: tmp, options: ['remount', 'private'] },
+        { source: 'overlay', type: 'overlay', destination: rootfs, options: [`lowerdir=${lower}`, `upperdir=${tmp}/upper`, `workdir=${tmp}/work`] },
+      ],
+    }))
+    try {
+      const first = initRun(dir)
+      t.equal(first.status, 0, 'the first start runs', { stderr: first.stderr })
+      t.notMatch(first.stdout, /^run 0$/m, 'negative control: the first start finds no state')
+      const runs = [initRun(dir), initRun(dir)]
+      t.same(runs.map((r) => r.status), [0, 0], 'two restarts run', { stderr: runs.map((r) => r.stderr).join('') })
+      t.match(runs[1]!.stdout, /^run 0\nrun 1\n/, 'the third start sees what the first two wrote')
+      t.same(mountsOn(tmp), ['tmpfs'], 'one tmpfs on tmp/, not one per start')
+      t.same(mountsOn(rootfs), ['overlay'], 'one overlay on rootfs/')
+    } finally {
+      unmountAll(rootfs)
+      unmountAll(tmp)
+    }
+  })
+
+  t.test('a restart binds its new namespace at bindNS in place of the last one', async (t) => {
+    const nsFile = join(work, 'restart-netns', 'net')
+    const dir = shBundle('echo "ns=$(readlink /proc/self/ns/net)"', { ns: ['pid', 'mount', 'network'] })
+    writeFileSync(join(dir, 'runtime.json'), JSON.stringify({ bindNS: { net: nsFile } }))
+    try {
+      const a = initRun(dir)
+      const b = initRun(dir)
+      t.same([a.status, b.status], [0, 0], 'both starts run', { stderr: a.stderr + b.stderr })
+      t.not(facts(a.stdout).ns, facts(b.stdout).ns, 'negative control: each start has a namespace of its own')
+      t.same(mountsOn(nsFile), ['nsfs'], 'one namespace is bound there, not one per start')
+      t.equal(`net:[${statSync(nsFile).ino}]`, facts(b.stdout).ns, 'and it is the newest')
+    } finally {
+      unmountAll(nsFile)
+    }
+  })
+
+  t.test('a file bound at the top of the root', async (t) => {
+    const src = join(work, 'top-file')
+    writeFileSync(src, 'on top\n')
+    const r = initRun(shBundle('cat /top.txt', { mounts: [{ destination: '/top.txt', type: 'bind', source: src, options: ['rbind', 'ro'] }] }))
+    t.equal(r.status, 0, 'runs', { stderr: r.stderr })
+    t.equal(r.stdout, 'on top\n', 'and reads it')
+  })
+
   // cgroup v2: /sys/fs/cgroup on a unified host; on a hybrid host, its
   // unified hierarchy mounted there in a private mount namespace.
   const cgroupFs = (dir: string) => run('stat', ['-f', '-c', '%T', dir]).stdout.trim() === 'cgroup2fs'

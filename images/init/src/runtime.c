@@ -25,6 +25,9 @@
 #include "seccomp.h"
 #include "spec.h"
 
+/* /proc/self/mountinfo of a machine with very many mounts still fits. */
+#define MOUNTINFO_MAX (4u << 20)
+
 /* What the container process needs; it gets its own copy through clone. */
 struct launch {
 	const struct spec *spec;
@@ -313,6 +316,42 @@ static int host_path(const char *bundle, const char *p, char *out, size_t size, 
 	return path_fmt(out, size, "%s/rootfs%s", bundle, clean) < 0 ? err_set(e, "%s: path too long", p) : 0;
 }
 
+/* The topmost mount on path (symlinks resolved): 1 with *top filled, 0 when
+ * path is no mount point (or cannot be resolved), -1 on error. */
+static int top_mount(const char *path, struct mountinfo_top *top, err_t *e)
+{
+	char real[PATH_MAX];
+	autofree char *text = NULL;
+	if (!realpath(path, real))
+		return 0;
+	if (read_file("/proc/self/mountinfo", MOUNTINFO_MAX, &text, NULL, e) < 0)
+		return -1;
+	return mountinfo_find(text, real, top);
+}
+
+/*
+ * Whether a runtime.json mount is still in place from an earlier start of
+ * the same container: the destination's top mount has the type and source
+ * asked for or, for a bind, shows the source's folder. A restarted service
+ * would otherwise get a new copy stacked on the old one each time, the old
+ * one hidden and never freed (a crash-looping service would pile up mounts
+ * and tmpfs memory without end). Kept, a writable root keeps its contents
+ * across restarts, as a restarted docker container does.
+ */
+static int already_mounted(const struct spec_mount *m, const char *dest, bool bind, err_t *e)
+{
+	struct mountinfo_top top;
+	int r = top_mount(dest, &top, e);
+	if (r <= 0)
+		return r;
+	if (bind) {
+		struct stat a, b;
+		return m->source && stat(m->source, &a) == 0 && stat(dest, &b) == 0 && a.st_dev == b.st_dev &&
+		       a.st_ino == b.st_ino;
+	}
+	return m->type && strcmp(top.fstype, m->type) == 0 && (!m->source || strcmp(top.source, m->source) == 0);
+}
+
 /* LinuxKit's runtime mounts: made on the host, in order, each with one
  * mount(2) whose flags come from its options ("bind", "rbind", "remount",
  * "ro", "private", ...); the destination is created first, and so are the
@@ -342,6 +381,11 @@ static int runtime_mount(const char *bundle, const struct spec_mount *m, err_t *
 	}
 	if (mount_options_parse(opts, n, &o, e) < 0)
 		return -1;
+	if (!remount) {
+		int there = already_mounted(m, dest, o.bind, e);
+		if (there != 0)
+			return there < 0 ? -1 : 0;
+	}
 	unsigned long flags = o.flags | o.propagation;
 	if (o.bind)
 		flags |= MS_BIND | (o.recursive ? MS_REC : 0);
@@ -399,6 +443,14 @@ static int bind_ns(const char *kind, const char *path, pid_t pid, err_t *e)
 		if (mkdir_p(dir, 0755, e) < 0)
 			return err_prefix(e, "bindNS.%s", kind);
 	}
+	/* A restarted container's namespace replaces the last one's, whose bind
+	 * would otherwise stay under the new one and keep it alive. */
+	struct mountinfo_top top;
+	int there = top_mount(path, &top, e);
+	if (there < 0)
+		return err_prefix(e, "bindNS.%s", kind);
+	if (there && strcmp(top.fstype, "nsfs") == 0 && umount2(path, MNT_DETACH) < 0)
+		return err_sys(e, "bindNS.%s: unmount the last one from %s", kind, path);
 	autoclose int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return err_sys(e, "bindNS.%s: create %s", kind, path);

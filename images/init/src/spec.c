@@ -675,3 +675,98 @@ void runtime_extra_free(struct runtime_extra *r)
 	json_free(r->doc);
 	memset(r, 0, sizeof(*r));
 }
+
+/* One space-separated mountinfo field into out, with the kernel's octal
+ * escapes (\040 for a space, \134 for a backslash, ...) undone; returns
+ * where the next field starts, or NULL when the line ends first or the
+ * field does not fit. */
+static const char *mountinfo_field(const char *p, char *out, size_t size)
+{
+	size_t n = 0;
+	while (*p == ' ')
+		p++;
+	if (*p == '\0' || *p == '\n')
+		return NULL;
+	for (; *p && *p != ' ' && *p != '\n'; p++) {
+		char c = *p;
+		if (c == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' && p[3] >= '0' && p[3] <= '7') {
+			c = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+			p += 3;
+		}
+		if (n + 1 >= size)
+			return NULL;
+		out[n++] = c;
+	}
+	out[n] = '\0';
+	return p;
+}
+
+struct mountinfo_line {
+	unsigned long id, parent;
+	const char *line;
+};
+
+/* "ID PARENT MAJ:MIN ROOT MOUNT_POINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE
+ * SUPER_OPTIONS": the fields this file needs, or -1 for a line it cannot read. */
+static int mountinfo_parse_line(const char *line, unsigned long *id, unsigned long *parent, char *point,
+				size_t point_size, struct mountinfo_top *top)
+{
+	char field[4096];
+	char *end;
+	const char *p = line;
+	*id = strtoul(p, &end, 10);
+	if (end == p || *end != ' ')
+		return -1;
+	*parent = strtoul(p = end, &end, 10);
+	if (end == p || *end != ' ')
+		return -1;
+	p = end;
+	for (int i = 0; i < 2; i++) /* MAJ:MIN and ROOT */
+		if (!(p = mountinfo_field(p, field, sizeof(field))))
+			return -1;
+	if (!(p = mountinfo_field(p, point, point_size)))
+		return -1;
+	if (!top)
+		return 0;
+	/* Options, then optional fields up to the lone "-". */
+	do
+		if (!(p = mountinfo_field(p, field, sizeof(field))))
+			return -1;
+	while (strcmp(field, "-") != 0);
+	if (!(p = mountinfo_field(p, top->fstype, sizeof(top->fstype))) ||
+	    !(p = mountinfo_field(p, top->source, sizeof(top->source))))
+		return -1;
+	return 0;
+}
+
+int mountinfo_find(const char *text, const char *mount_point, struct mountinfo_top *out)
+{
+	/* Mounts stacked on one point each have the one below as parent: the
+	 * top is the one that is no other's parent there. */
+	struct mountinfo_line here[64];
+	size_t n = 0;
+	char point[4096];
+	for (const char *line = text, *next; line && *line; line = next) {
+		unsigned long id, parent;
+		next = strchr(line, '\n');
+		next = next ? next + 1 : NULL;
+		if (mountinfo_parse_line(line, &id, &parent, point, sizeof(point), NULL) < 0 ||
+		    strcmp(point, mount_point) != 0)
+			continue;
+		if (n == ARRAY_LEN(here)) { /* a pile that high: the newest listed stand for it */
+			memmove(here, here + 1, sizeof(here) - sizeof(here[0]));
+			n--;
+		}
+		here[n++] = (struct mountinfo_line){ id, parent, line };
+	}
+	for (size_t i = n; i-- > 0;) {
+		bool below = false;
+		for (size_t j = 0; j < n && !below; j++)
+			below = j != i && here[j].parent == here[i].id;
+		if (!below) {
+			unsigned long id, parent;
+			return mountinfo_parse_line(here[i].line, &id, &parent, point, sizeof(point), out) == 0;
+		}
+	}
+	return 0;
+}

@@ -130,4 +130,15 @@ struct runtime_extra {
 int runtime_extra_parse(struct runtime_extra *r, const char *text, size_t len, err_t *e);
 void runtime_extra_free(struct runtime_extra *r);
 
+/* The topmost of the mounts on one mount point, as /proc/self/mountinfo
+ * lists it (octal escapes undone). */
+struct mountinfo_top {
+	char fstype[64];
+	char source[4096];
+};
+
+/* Finds the topmost mount on mount_point (absolute, symlinks resolved) in
+ * mountinfo text: 1 with *out filled, or 0 when nothing is mounted there. */
+int mountinfo_find(const char *text, const char *mount_point, struct mountinfo_top *out);
+
 #endif
