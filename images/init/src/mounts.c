@@ -103,6 +103,9 @@ static const struct {
 	{ "shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", 01777 },
 	{ "tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755", 0755 },
 	{ "tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", 01777 },
+	/* As LinuxKit: /var is a tmpfs of its own (a data disk may be mounted
+	 * under it later), so services can bind it and share mounts through it. */
+	{ "tmpfs", "/var", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME, "mode=0755,size=50%", 0755 },
 	{ "cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, 0555 },
 };
 
@@ -113,6 +116,16 @@ static const struct {
 	{ "/dev/stdin", "/proc/self/fd/0" },
 	{ "/dev/stdout", "/proc/self/fd/1" },
 	{ "/dev/stderr", "/proc/self/fd/2" },
+};
+
+/* The standard folders of /var, as LinuxKit makes them. */
+static const struct {
+	const char *path;
+	mode_t mode;
+} var_dirs[] = {
+	{ "/var/cache", 0755 }, { "/var/empty", 0555 }, { "/var/lib", 0755 },   { "/var/local", 0755 },
+	{ "/var/lock", 0755 },  { "/var/log", 0755 },   { "/var/opt", 0755 },   { "/var/spool", 0755 },
+	{ "/var/tmp", 01777 },
 };
 
 void mount_system(void)
@@ -132,6 +145,18 @@ void mount_system(void)
 	for (size_t i = 0; i < ARRAY_LEN(dev_links); i++)
 		if (symlink(dev_links[i].target, dev_links[i].name) < 0 && errno != EEXIST)
 			log_msg("symlink %s: %s", dev_links[i].name, strerror(errno));
+	for (size_t i = 0; i < ARRAY_LEN(var_dirs); i++)
+		if (mkdir(var_dirs[i].path, var_dirs[i].mode) < 0 && errno != EEXIST)
+			log_msg("mkdir %s: %s", var_dirs[i].path, strerror(errno));
+		else
+			chmod(var_dirs[i].path, var_dirs[i].mode); /* past the umask */
+	if (symlink("/run", "/var/run") < 0 && errno != EEXIST)
+		log_msg("symlink /var/run: %s", strerror(errno));
+	/* Shared, as LinuxKit's init makes it: a container whose
+	 * rootfsPropagation is shared and that binds a folder with rshared (the
+	 * mount package binds /var) can mount there for everyone. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_SHARED, NULL) < 0)
+		log_msg("make / shared: %s", strerror(errno));
 }
 
 void console_reopen(void)

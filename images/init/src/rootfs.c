@@ -5,6 +5,7 @@
 #include <linux/magic.h>
 #include <linux/openat2.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -186,7 +187,7 @@ static int mkfile_in_root(int rootfd, const char *clean, err_t *e)
 	autoclose int existing = open_in_root(rootfd, clean + 1, O_PATH, false);
 	if (existing >= 0)
 		return 0;
-	autoclose int parent = open_in_root(rootfd, dir + 1, O_PATH | O_DIRECTORY, false);
+	autoclose int parent = open_in_root(rootfd, dir[0] ? dir + 1 : "", O_PATH | O_DIRECTORY, false);
 	autoclose int fd = parent < 0 ? -1 :
 		openat(parent, slash + 1, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0 && errno != EEXIST)
@@ -415,7 +416,7 @@ static int open_parent(int rootfd, const char *clean, const char **name, err_t *
 	*name = clean + (slash - dir) + 1;
 	if (mkdir_in_root(rootfd, dir[0] ? dir : "/", e) < 0)
 		return -1;
-	int fd = open_in_root(rootfd, dir + 1, O_PATH | O_DIRECTORY, false);
+	int fd = open_in_root(rootfd, dir[0] ? dir + 1 : "", O_PATH | O_DIRECTORY, false);
 	if (fd < 0)
 		err_sys(e, "open %s", dir[0] ? dir : "/");
 	return fd;
@@ -532,17 +533,82 @@ static int readonly_paths(int rootfd, const struct spec *s, err_t *e)
 	return 0;
 }
 
+/* The mount point of the mount that holds path (absolute, resolved), from
+ * mountinfo text: the longest mount point that is path or a parent of it. */
+int mount_point_of(const char *text, const char *path, char *out, size_t size)
+{
+	size_t best = 0;
+	bool found = false;
+	for (const char *line = text; *line;) {
+		const char *end = strchr(line, '\n');
+		if (!end)
+			end = line + strlen(line);
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT ...: the fifth field */
+		const char *p = line;
+		for (int f = 0; f < 4 && p < end; f++) {
+			while (p < end && *p != ' ')
+				p++;
+			while (p < end && *p == ' ')
+				p++;
+		}
+		char mp[PATH_MAX];
+		size_t n = 0;
+		while (p < end && *p != ' ' && n + 1 < sizeof(mp)) {
+			if (p[0] == '\\' && end - p >= 4 && p[1] >= '0' && p[1] <= '3') {
+				mp[n++] = (char)(((p[1] - '0') << 6) | ((p[2] - '0') << 3) | (p[3] - '0'));
+				p += 4;
+			} else {
+				mp[n++] = *p++;
+			}
+		}
+		mp[n] = 0;
+		bool inside = n > 0 && (strcmp(mp, "/") == 0 ||
+					(strncmp(path, mp, n) == 0 && (path[n] == 0 || path[n] == '/')));
+		if (inside && n >= best && n < size) {
+			memcpy(out, mp, n + 1);
+			best = n;
+			found = true;
+		}
+		line = *end ? end + 1 : end;
+	}
+	return found ? 0 : -1;
+}
+
+/* Makes the mount holding rootfs private in this namespace (as runc does),
+ * so that with a shared "/" the mounts made under rootfs stay here. */
+static int parent_mount_private(const char *rootfs, err_t *e)
+{
+	char real[PATH_MAX], mp[PATH_MAX];
+	autofree char *text = NULL;
+	if (!realpath(rootfs, real))
+		return err_sys(e, "resolve %s", rootfs);
+	if (read_file("/proc/self/mountinfo", 1 << 22, &text, NULL, e) < 0)
+		return -1;
+	if (mount_point_of(text, real, mp, sizeof(mp)) < 0)
+		return err_set(e, "no mount holds %s", real);
+	if (mount(NULL, mp, NULL, MS_PRIVATE, NULL) < 0)
+		return err_sys(e, "make %s private", mp);
+	return 0;
+}
+
 int rootfs_setup(const struct spec *s, const char *rootfs, const char *bundle, err_t *e)
 {
 	bool dev_tmpfs = false;
 	unsigned long prop = s->rootfs_propagation;
 
-	/* Nothing done from here on may show up in init's namespace. With a
-	 * shared or slave rootfsPropagation, the host's later mounts may still
-	 * come in: slave, not private. */
-	unsigned long base = prop & (MS_SHARED | MS_SLAVE) ? MS_SLAVE : MS_PRIVATE;
+	/* Nothing done from here on may show up in init's namespace, but what
+	 * the container mounts later may: with a slave rootfsPropagation the
+	 * host's later mounts still come in (slave, not private); with a shared
+	 * one the mounts stay peers of the host's, so a mount the container
+	 * makes under a folder bound rshared (LinuxKit's mount package binds
+	 * /var) shows on the host too. Only the mount holding the rootfs is
+	 * made private, as runc does, so setting up the container's own mounts
+	 * does not leak out. */
+	unsigned long base = prop & MS_SHARED ? MS_SHARED : prop & MS_SLAVE ? MS_SLAVE : MS_PRIVATE;
 	if (mount(NULL, "/", NULL, MS_REC | base, NULL) < 0)
 		return err_sys(e, "make mounts private");
+	if (base == MS_SHARED && parent_mount_private(rootfs, e) < 0)
+		return -1;
 	/* pivot_root wants the new root to be a mount point. */
 	if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return err_sys(e, "bind mount %s", rootfs);
@@ -566,10 +632,22 @@ int rootfs_setup(const struct spec *s, const char *rootfs, const char *bundle, e
 
 	/* pivot_root(".", ".") stacks the old root on top of the new one; the
 	 * lazy unmount then drops it, so no directory for it is needed. */
+	autoclose int oldroot = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (oldroot < 0)
+		return err_sys(e, "open /");
 	if (fchdir(rootfd) < 0)
 		return err_sys(e, "chdir %s", rootfs);
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
 		return err_sys(e, "pivot_root");
+	/* The old root now sits on the new one; from inside it, "." is the old
+	 * root, not the new. With shared propagation its mounts are peers of
+	 * init's: unmounting them would unmount init's /proc, /dev, /var... too.
+	 * Slaves first, as runc does (the new root's own mounts, such as an
+	 * rshared bind of /var, stay shared). */
+	if (fchdir(oldroot) < 0)
+		return err_sys(e, "chdir to the old root");
+	if (base == MS_SHARED && mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+		return err_sys(e, "make the old root a slave");
 	if (umount2(".", MNT_DETACH) < 0)
 		return err_sys(e, "unmount the old root");
 	if (chdir("/") < 0)

@@ -13,6 +13,10 @@
  * root and cwd are the container's "/". */
 int rootfs_setup(const struct spec *s, const char *rootfs, const char *bundle, err_t *e);
 
+/* The mount point of the mount holding path (absolute, resolved) in
+ * mountinfo text, into out: 0, or -1 when none does. */
+int mount_point_of(const char *text, const char *path, char *out, size_t size);
+
 /* In the container, after rootfs_setup and the switch to its user:
  * changes to cwd resolved inside the root, refusing magic links (a cwd of
  * /proc/self/fd/N would be a directory the runtime held) and checking that

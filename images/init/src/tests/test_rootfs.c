@@ -119,3 +119,25 @@ TAP_SUITE(test_rootfs)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
 	ok(system(cmd) == 0, "clean up");
 }
+
+TAP_SUITE(test_mount_point_of)
+{
+	const char *info =
+		"22 1 0:20 / / rw - tmpfs tmpfs rw\n"
+		"23 22 0:21 / /var rw shared:2 - tmpfs tmpfs rw\n"
+		"24 22 0:22 / /var/lib/data rw - ext4 /dev/vda1 rw\n"
+		"25 22 0:23 / /containers/services/a\\040b/rootfs rw - overlay overlay rw\n"
+		"26 22 0:24 / /variable rw - tmpfs tmpfs rw";
+	char mp[256];
+	ok(mount_point_of(info, "/containers/services/x/rootfs", mp, sizeof(mp)) == 0 && strcmp(mp, "/") == 0,
+	   "a folder on the root tmpfs: /");
+	ok(mount_point_of(info, "/var/lib/data/x", mp, sizeof(mp)) == 0 && strcmp(mp, "/var/lib/data") == 0,
+	   "the longest mount point that holds it");
+	ok(mount_point_of(info, "/var/lib", mp, sizeof(mp)) == 0 && strcmp(mp, "/var") == 0, "/var/lib is on /var");
+	ok(mount_point_of(info, "/variables", mp, sizeof(mp)) == 0 && strcmp(mp, "/") == 0,
+	   "a name that only starts like a mount point is not under it");
+	ok(mount_point_of(info, "/containers/services/a b/rootfs", mp, sizeof(mp)) == 0 &&
+		   strcmp(mp, "/containers/services/a b/rootfs") == 0,
+	   "octal escapes in mountinfo are decoded; a mount point holds itself");
+	ok(mount_point_of("", "/x", mp, sizeof(mp)) < 0, "nothing mounted: -1");
+}
