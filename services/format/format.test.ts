@@ -1,0 +1,80 @@
+// Builds format and mountie (static, musl) and runs their C unit tests:
+// option parsing, the emptiness and file system probes, partition tables,
+// which disk each picks. Also checks that the common/ code the two packages
+// each carry (a package folder must build on its own) is the same.
+import t from 'tap'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const services = dirname(dirname(fileURLToPath(import.meta.url)))
+const work = mkdtempSync(join(tmpdir(), 'keel-format-test-'))
+t.teardown(() => rmSync(work, { recursive: true, force: true }))
+
+interface Tap { plan: number | undefined; ok: number; notOk: string[] }
+
+function parseTap(out: string): Tap {
+  const result: Tap = { plan: undefined, ok: 0, notOk: [] }
+  for (const line of out.split('\n')) {
+    const plan = /^1\.\.(\d+)$/.exec(line)
+    if (plan) result.plan = Number(plan[1])
+    else if (/^ok \d+/.test(line)) result.ok++
+    else if (/^not ok \d+/.test(line)) result.notOk.push(line)
+  }
+  return result
+}
+
+/** A static ELF has no program interpreter (PT_INTERP) and no dynamic section. */
+function isStaticElf(buf: Buffer): boolean {
+  if (buf.length < 64 || buf.readUInt32BE(0) !== 0x7f454c46 || buf[4] !== 2) return false
+  const phoff = Number(buf.readBigUInt64LE(0x20))
+  const phentsize = buf.readUInt16LE(0x36)
+  const phnum = buf.readUInt16LE(0x38)
+  for (let i = 0; i < phnum; i++) {
+    const type = buf.readUInt32LE(phoff + i * phentsize)
+    if (type === 2 || type === 3) return false
+  }
+  return true
+}
+
+for (const [pkg, prog] of [['format', 'format'], ['mount', 'mountie']] as const) {
+  t.test(`services/${pkg}`, async (t) => {
+    const src = join(services, pkg, 'src')
+    const out = join(work, pkg)
+    const make = (...args: string[]) => spawnSync('make', ['-s', '-C', src, `O=${out}`, ...args], { encoding: 'utf8', timeout: 300_000 })
+
+    const built = make()
+    t.equal(built.status, 0, `make builds ${prog}`, { stderr: built.stderr })
+    const bin = join(out, prog)
+    t.ok(isStaticElf(readFileSync(bin)), `${prog} is a static binary`)
+    t.ok(statSync(bin).size < 200 * 1024, `${prog} is small (${statSync(bin).size} bytes)`)
+    const help = spawnSync(bin, ['-help'], { encoding: 'utf8' })
+    t.equal(help.status, 0, '-help exits 0')
+    t.match(help.stdout, new RegExp(`^Usage: ${prog} `), 'and prints usage')
+    const bad = spawnSync(bin, ['-no-such-flag'], { encoding: 'utf8' })
+    t.equal(bad.status, 2, 'an unknown flag exits 2')
+    t.match(bad.stderr, /flag provided but not defined: -no-such-flag/, 'as Go words it')
+
+    const r = make('test')
+    t.equal(r.status, 0, 'make test exits 0', { stderr: r.stderr })
+    const tap = parseTap(r.stdout)
+    t.ok(tap.plan !== undefined && tap.plan > 0, `a TAP plan (${tap.plan})`)
+    t.equal(tap.ok, tap.plan, 'every planned test passed')
+    t.same(tap.notOk, [], 'no "not ok" lines')
+  })
+}
+
+t.test('format and mount carry the same common/ code', async (t) => {
+  const a = join(services, 'format', 'src', 'common')
+  const b = join(services, 'mount', 'src', 'common')
+  t.same(readdirSync(b).sort(), readdirSync(a).sort(), 'the same files')
+  for (const f of readdirSync(a)) {
+    t.ok(readFileSync(join(a, f)).equals(readFileSync(join(b, f))), `common/${f} is identical`)
+  }
+  for (const f of ['tap.h', 'main.c']) {
+    t.ok(readFileSync(join(services, 'format', 'src', 'tests', f)).equals(readFileSync(join(services, 'mount', 'src', 'tests', f))),
+      `tests/${f} is identical`)
+  }
+})
