@@ -6,8 +6,9 @@ set -eu
 cd "$(dirname "$0")/.."
 
 # command:package pairs for every host tool the build, the boot and the tests use
-# (docker-registry, skopeo, umoci and htpasswd are the tests' real peers); a
-# command that starts with / is a file the package installs.
+# (docker-registry, skopeo, umoci and htpasswd are the tests' real peers; gpg
+# and gpg-agent sign the tests' throwaway Debian archives); a command that
+# starts with / is a file the package installs.
 tools="
 qemu-system-x86_64:qemu-system-x86
 qemu-img:qemu-utils
@@ -37,6 +38,11 @@ mksquashfs:squashfs-tools
 mkfs.erofs:erofs-utils
 mke2fs:e2fsprogs
 fakeroot:fakeroot
+gpgv:gpgv
+/usr/share/keyrings/debian-archive-keyring.gpg:debian-archive-keyring
+gpg:gpg
+gpg-agent:gpg-agent
+gpgconf:gpgconf
 "
 missing=""
 for pair in $tools; do

@@ -1,8 +1,6 @@
 // An offline test of loadArchiveIndex and fetchDeb against a fake archive
 // served from 127.0.0.1.
 import t, { type Test } from 'tap'
-import { createHash } from 'node:crypto'
-import { createServer, type Server } from 'node:http'
 import { readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
@@ -13,76 +11,18 @@ import { loadArchiveIndex } from './archive.js'
 import { debCachePath, fetchDeb } from './debs.js'
 import { extractDeb } from './extract.js'
 import type { AptSource } from './sources.js'
+import {
+  clearsign, createSigningKey, releaseText, sha256, stanza, startArchiveServer, xz, type ArchiveServer,
+} from '../../test/helpers/debian-archive.js'
 
 const runner = createRealRunner()
-const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex')
+type FakeArchive = ArchiveServer
+const startServer = startArchiveServer
+// One signing key for the whole file; every source names its keyring in Signed-By.
+const key = await createSigningKey(t)
 
-/** What the fake server answers: a body, or a status (with an optional count of times). */
-type Route = Buffer | { status: number; times?: number; then?: Buffer }
-
-interface FakeArchive {
-  base: string
-  routes: Map<string, Route>
-  requests: string[]
-  server: Server
-}
-
-async function startServer(t: Test): Promise<FakeArchive> {
-  const routes = new Map<string, Route>()
-  const requests: string[] = []
-  const server = createServer((req, res) => {
-    const path = req.url ?? '/'
-    requests.push(path)
-    const r = routes.get(path)
-    if (r === undefined) {
-      res.writeHead(404).end('not found')
-      return
-    }
-    if (Buffer.isBuffer(r)) {
-      res.writeHead(200, { 'content-length': r.length }).end(r)
-      return
-    }
-    if (r.times !== undefined && r.then !== undefined) {
-      if (r.times <= 0) {
-        res.writeHead(200).end(r.then)
-        return
-      }
-      r.times--
-    }
-    res.writeHead(r.status).end(`status ${r.status}`)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const addr = server.address()
-  if (addr === null || typeof addr === 'string') throw new Error('no address')
-  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
-  return { base: `http://127.0.0.1:${addr.port}`, routes, requests, server }
-}
-
-
-function stanza(f: Record<string, string | number>): string {
-  return Object.entries(f).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n\n'
-}
-
-function clearsign(body: string): Buffer {
-  const escaped = body.split('\n').map((l) => (l.startsWith('-') ? `- ${l}` : l)).join('\n')
-  return Buffer.from(`-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\n${escaped}` +
-    `-----BEGIN PGP SIGNATURE-----\n\nZmFrZQ==\n=fake\n-----END PGP SIGNATURE-----\n`)
-}
-
-function release(suite: string, files: Map<string, Buffer>, opts: { byHash?: boolean; components?: string } = {}): Buffer {
-  const lines = [...files].map(([p, b]) => ` ${sha256(b)} ${String(b.length).padStart(8)} ${p}`)
-  return clearsign([
-    'Origin: Keel', `Suite: ${suite}`, 'Architectures: amd64', `Components: ${opts.components ?? 'main contrib'}`,
-    ...(opts.byHash ? ['Acquire-By-Hash: yes'] : []),
-    'SHA256:', ...lines, '',
-  ].join('\n'))
-}
-
-async function xz(dir: string, name: string, text: string): Promise<Buffer> {
-  const p = join(dir, name)
-  writeFileSync(p, text)
-  await runner.run('xz', ['-k', '-f', p])
-  return readFileSync(`${p}.xz`)
+async function release(suite: string, files: Map<string, Buffer>, opts: { byHash?: boolean; components?: string } = {}): Promise<Buffer> {
+  return clearsign(key, releaseText({ suite, files, components: opts.components ?? 'main contrib', ...(opts.byHash ? { byHash: true } : {}) }))
 }
 
 interface Built {
@@ -124,7 +64,7 @@ async function buildArchive(t: Test, dir: string, opts: { byHash?: 'serve' | 'mi
     ['contrib/binary-amd64/Packages.gz', contribGz],
   ])
   const byHash = opts.byHash !== undefined
-  arch.routes.set('/debian/dists/stable/InRelease', release('stable', stableFiles, { byHash }))
+  arch.routes.set('/debian/dists/stable/InRelease', await release('stable', stableFiles, { byHash }))
   for (const [p, b] of stableFiles) {
     if (p.endsWith('/Packages')) continue // like Debian: listed, not served
     if (opts.byHash === 'serve') {
@@ -137,12 +77,12 @@ async function buildArchive(t: Test, dir: string, opts: { byHash?: 'serve' | 'mi
   const secText = stanza({ Package: 'libx', Version: '1.1', Architecture: 'amd64', Filename: 'pool/updates/main/l/libx/libx_1.1_amd64.deb', Size: 10, SHA256: sha256('libx1.1') })
   const secXz = await xz(dir, 'sec-Packages', secText)
   const secFiles = new Map<string, Buffer>([['main/binary-amd64/Packages.xz', secXz]])
-  arch.routes.set('/security/dists/stable-security/InRelease', release('stable-security', secFiles, { components: 'main' }))
+  arch.routes.set('/security/dists/stable-security/InRelease', await release('stable-security', secFiles, { components: 'main' }))
   arch.routes.set('/security/dists/stable-security/main/binary-amd64/Packages.xz', secXz)
 
   const sources: AptSource[] = [
-    { uri: `${arch.base}/debian`, suite: 'stable', components: ['main', 'contrib'], origin: 'test:1' },
-    { uri: `${arch.base}/security`, suite: 'stable-security', components: ['main'], origin: 'test:2' },
+    { uri: `${arch.base}/debian`, suite: 'stable', components: ['main', 'contrib'], signedBy: key.keyring, origin: 'test:1' },
+    { uri: `${arch.base}/security`, suite: 'stable-security', components: ['main'], signedBy: key.keyring, origin: 'test:2' },
   ]
   return { arch, sources, deb, debPath, mainXz }
 }
@@ -169,8 +109,7 @@ t.test('loadArchiveIndex reads, verifies, merges and caches every source', async
     ['1.0', 'stable', `${b.arch.base}/debian`],
   ], 'every suite is indexed, highest version first')
   t.same(index.providers.get('libx-abi')?.map((p) => p.name), ['libx'])
-  t.ok(log.lines.some((l) => /debug: .*not checked yet/.test(l)), 'says signatures are not checked')
-  t.notOk(log.lines.some((l) => /signature verified|verified signature/i.test(l)))
+  t.ok(log.lines.some((l) => l.includes(`InRelease: signature good (${key.fingerprint})`)), 'the signature is checked')
   const cached = readdirSync(join(cacheDir, 'apt/indexes/sha256'))
   t.ok(cached.includes(sha256(b.mainXz)), 'the compressed index is cached by its hash')
   t.ok(cached.every((n) => /^[0-9a-f]{64}$/.test(n)), 'no temp files left behind')
@@ -239,14 +178,14 @@ t.test('missing InRelease, missing components, nothing at all', async (t) => {
   t.match(missing.message, /x:1/)
 
   const index = await loadArchiveIndex({
-    sources: [{ uri: `${b.arch.base}/debian`, suite: 'stable', components: ['main', 'non-free'], origin: 'x:2' }],
+    sources: [{ uri: `${b.arch.base}/debian`, suite: 'stable', components: ['main', 'non-free'], signedBy: key.keyring, origin: 'x:2' }],
     arch: 'amd64', cacheDir, runner, log,
   })
   t.ok(index.packages.has('keel-test'))
   t.ok(log.lines.some((l) => /warning: skipping .* non-free .*no component "non-free"/.test(l)), log.lines.join('\n'))
 
   await t.rejects(loadArchiveIndex({
-    sources: [{ uri: `${b.arch.base}/debian`, suite: 'stable', components: ['main'], origin: 'x:3' }],
+    sources: [{ uri: `${b.arch.base}/debian`, suite: 'stable', components: ['main'], signedBy: key.keyring, origin: 'x:3' }],
     arch: 'arm64', cacheDir, runner, log,
   }), /no arm64 packages found/)
   await t.rejects(loadArchiveIndex({ sources: [], arch: 'amd64', cacheDir, runner, log }), UserError)

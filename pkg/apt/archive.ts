@@ -1,10 +1,11 @@
 // Loading the package lists of a set of APT sources into one in-memory index.
 import { createReadStream, createWriteStream } from 'node:fs'
-import { readFile, unlink } from 'node:fs/promises'
-import { join } from 'node:path'
+import { createHash } from 'node:crypto'
+import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { createGunzip } from 'node:zlib'
-import { IntegrityError, UserError, withAction } from '../errors/index.js'
+import { errorMessage, IntegrityError, NetworkError, UserError, withAction } from '../errors/index.js'
 import type { ToolRunner } from '../exec/index.js'
 import type { Logger } from '../log/index.js'
 import {
@@ -12,8 +13,9 @@ import {
 } from './download.js'
 import { decompressFile } from './decompress.js'
 import { parsePackages, parseProvides, type DebPackage } from './packages.js'
-import { parseRelease, stripClearsign, type ReleaseEntry, type ReleaseInfo } from './release.js'
+import { parseRelease, type ReleaseEntry, type ReleaseInfo } from './release.js'
 import type { AptSource } from './sources.js'
+import { checkReleaseDates, sourceKeyrings, verifyClearsigned } from './verify.js'
 import { compareVersions } from './version.js'
 
 export interface ArchiveIndex {
@@ -34,6 +36,10 @@ export interface LoadArchiveOptions {
   fetchImpl?: typeof fetch
   /** Passed to the HTTP layer (tests use a short delay). */
   retryDelayMs?: number
+  /** The clock Valid-Until and Date are checked against (default: now). */
+  now?: Date
+  /** Root of the host's apt keyrings (default '/'; tests point elsewhere). */
+  keyringRoot?: string
 }
 
 /** Compressions tried for each Packages index, in order of preference. */
@@ -49,14 +55,14 @@ interface IndexFile {
 }
 
 /**
- * Fetches InRelease and the Packages index of every component of every source,
- * verifies them against InRelease (whose signature is NOT checked yet), and
- * parses them into an index of packages of `arch` and `all`.
+ * Fetches InRelease of every source, checks its signature (gpgv, against the
+ * source's Signed-By or the archive keyrings) and its Valid-Until, fetches
+ * the Packages index of every component, verifies each against the signed
+ * InRelease, and parses them into an index of packages of `arch` and `all`.
  */
 export async function loadArchiveIndex(opts: LoadArchiveOptions): Promise<ArchiveIndex> {
   const { sources, arch, log } = opts
   if (sources.length === 0) throw new UserError('no APT sources configured')
-  log.debug('apt: InRelease signatures are not checked yet; index files are only checked against InRelease hashes')
   const files = await Promise.all(sources.map((s) =>
     withAction(`indexing ${s.uri} ${s.suite} (from ${s.origin})`, () => prepareSource(s, opts))))
   const all: DebPackage[] = []
@@ -119,18 +125,7 @@ async function prepareSource(s: AptSource, opts: LoadArchiveOptions): Promise<In
   }
   const http: HttpOptions = { log, ...(opts.fetchImpl ? { fetchImpl: opts.fetchImpl } : {}), ...(opts.retryDelayMs === undefined ? {} : { retryDelayMs: opts.retryDelayMs }) }
   const base = distsUrl(s)
-  const inReleaseUrl = `${base}InRelease`
-  let raw: Buffer
-  try {
-    raw = await fetchBuffer(inReleaseUrl, http)
-  } catch (err) {
-    if (err instanceof NotFoundError) {
-      throw new UserError(`${inReleaseUrl}: not found; is suite "${s.suite}" right for ${s.uri}?`, { cause: err })
-    }
-    throw err
-  }
-  log.debug(`apt: ${inReleaseUrl}: signature not verified (not implemented yet)`)
-  const release = parseRelease(stripClearsign(raw.toString('utf8'), inReleaseUrl), inReleaseUrl)
+  const release = await obtainRelease(s, `${base}InRelease`, opts, http)
   const flat = s.suite.endsWith('/')
   const components = flat ? [''] : s.components
   const out: IndexFile[] = []
@@ -149,6 +144,63 @@ async function prepareSource(s: AptSource, opts: LoadArchiveOptions): Promise<In
     out.push({ ...file, source: s, component: component || '.' })
   }
   return out
+}
+
+/** The last verified InRelease of a suite, kept for offline use (and verified again on use). */
+function inReleaseCachePath(cacheDir: string, url: string): string {
+  return join(cacheDir, 'apt', 'inrelease', `${createHash('sha256').update(url).digest('hex')}.InRelease`)
+}
+
+/**
+ * Fetches a suite's InRelease, verifies its signature and dates, and parses
+ * the signed text. When the mirror cannot be reached, the cached copy of the
+ * last good InRelease is used instead, after the same checks.
+ */
+async function obtainRelease(s: AptSource, url: string, opts: LoadArchiveOptions, http: HttpOptions): Promise<ReleaseInfo> {
+  const { log, cacheDir } = opts
+  const cached = inReleaseCachePath(cacheDir, url)
+  let raw: Buffer
+  let fromCache = false
+  try {
+    raw = await fetchBuffer(url, http)
+  } catch (err) {
+    if (err instanceof NotFoundError) {
+      throw new UserError(`${url}: not found; is suite "${s.suite}" right for ${s.uri}?`, { cause: err })
+    }
+    if (!(err instanceof NetworkError)) throw err
+    try {
+      raw = await readFile(cached)
+    } catch {
+      throw err
+    }
+    log.warn(`${url}: unreachable (${errorMessage(err)}); using the cached copy, verified again`)
+    fromCache = true
+  }
+  const what = fromCache ? `${url} (cached in ${cached})` : url
+  const keys = sourceKeyrings(s, opts.keyringRoot)
+  let verified: { body: string; signers: string[] }
+  try {
+    verified = await verifyClearsigned(raw, what, keys, { runner: opts.runner, tmpDir: join(cacheDir, 'tmp') })
+  } catch (err) {
+    if (fromCache) await unlink(cached).catch(() => undefined)
+    throw err
+  }
+  log.debug(`apt: ${url}: signature good (${verified.signers.join(', ')})`)
+  const release = parseRelease(verified.body, what)
+  const warning = checkReleaseDates(release.fields, what, opts.now ?? new Date())
+  if (warning !== undefined) log.warn(warning)
+  const codename = release.fields.get('codename')
+  const suite = release.fields.get('suite')
+  if (!s.suite.endsWith('/') && (codename !== undefined || suite !== undefined) && s.suite !== codename && s.suite !== suite) {
+    log.warn(`${url}: the signed file is for suite ${suite ?? '?'} (codename ${codename ?? '?'}), not "${s.suite}"`)
+  }
+  if (!fromCache) {
+    await mkdir(dirname(cached), { recursive: true })
+    const tmp = tempBeside(cached)
+    await writeFile(tmp, raw)
+    await commit(tmp, cached)
+  }
+  return release
 }
 
 function cachePath(cacheDir: string, sha256: string): string {

@@ -1,5 +1,6 @@
 // pkg/apt: a small Debian archive client — source lists, package indexes,
-// dependency resolution, .deb download and unpacking.
+// signature and date checks of InRelease, dependency resolution, .deb
+// download and unpacking.
 export { readHostSources, hostCodename, mirrorSources, parseOneLineSources, parseDeb822Sources, parseOsRelease } from './sources.js'
 export type { AptSource } from './sources.js'
 export { loadArchiveIndex, buildIndex } from './archive.js'
@@ -16,3 +17,7 @@ export { compareVersions, versionSatisfies } from './version.js'
 export type { VersionOp } from './version.js'
 export { stripClearsign, parseRelease } from './release.js'
 export type { ReleaseInfo, ReleaseEntry } from './release.js'
+export { fetchPinnedDeb } from './debs.js'
+export type { DebPin } from './debs.js'
+export { verifyClearsigned, evaluateGpgvStatus, checkClearsignFrame, checkReleaseDates, parseReleaseDate, sourceKeyrings, defaultKeyringFiles, dearmor } from './verify.js'
+export type { KeyringSpec, SignatureVerdict } from './verify.js'

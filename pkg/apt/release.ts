@@ -23,7 +23,8 @@ const BEGIN_SIG = '-----BEGIN PGP SIGNATURE-----'
 /**
  * Returns the signed body of a clearsigned (OpenPGP cleartext) document: the
  * text between the armour header block and the signature, dash-escaping
- * removed. The signature itself is NOT checked here.
+ * removed. The signature itself is NOT checked here: loadArchiveIndex reads
+ * the text gpgv confirms instead (verify.ts), never this function's output.
  */
 export function stripClearsign(text: string, what: string): string {
   const lines = text.replace(/\r\n/g, '\n').split('\n')

@@ -1,6 +1,8 @@
 // Package folder → OCI image in the store:
-//   read build.yml → hash the folder (the tag) → [already stored? done]
-//   → fetch and unpack Debian packages → copy files → run host build steps
+//   read build.yml → [no build.lock, or --update-lock: resolve the Debian
+//   packages against the verified archive, write build.lock] → hash the folder,
+//   build.lock included (the tag) → [already stored? done] → fetch the pinned
+//   .debs (cache first) and unpack them → copy files → run host build steps
 //   → pack the tree as one reproducible layer → store config + manifest, tag.
 import { createHash } from 'node:crypto'
 import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -15,11 +17,18 @@ import { mediaTypes, mobyConfigLabel, normalizeReference, type Descriptor, type 
 import type { Store } from '../store/index.js'
 import { packDirectory, type EntryOverride, type ExtraEntry } from '../tar/index.js'
 import { hashPackageDir } from './hash.js'
+import { createLock, lockDrift, lockFileName, readLock, removeLock, writeLock, type LockFile } from './lock.js'
 import { readPackageSpec, type PackageSpec } from './spec.js'
 
 export interface ArchiveOptions {
   /** Archive sources; default: the host's apt configuration. */
   sources?: apt.AptSource[]
+  /** The clock InRelease dates are checked against (tests). */
+  now?: Date
+  /** Root of apt's keyrings for sources without Signed-By (default '/'; tests). */
+  keyringRoot?: string
+  /** Base delay between HTTP retries in ms (tests). */
+  retryDelayMs?: number
 }
 
 export interface BuildContext {
@@ -30,6 +39,8 @@ export interface BuildContext {
   archive?: ArchiveOptions
   /** Rebuild even when the store has the tag. */
   force?: boolean
+  /** Resolve the Debian packages again and rewrite build.lock even when it exists. */
+  updateLock?: boolean
   /** Show build step output as it happens. */
   verbose?: boolean
   /** Seconds since the epoch for every timestamp in the image (SOURCE_DATE_EPOCH). */
@@ -58,8 +69,13 @@ export async function describePackage(dir: string): Promise<PackageRef> {
 
 /** Builds the package in `dir` unless the store already has its tag. */
 export async function buildPackage(dir: string, ctx: BuildContext): Promise<BuildResult> {
-  const pkg = await describePackage(dir)
-  return withAction(`building package ${pkg.spec.image} (${dir})`, async () => {
+  const abs = resolve(dir)
+  const spec = await readPackageSpec(abs)
+  return withAction(`building package ${spec.image} (${dir})`, async () => {
+    // The lock is settled first: it is part of the folder, so of the tag.
+    const lock = await settleLock(spec, ctx)
+    const tag = await hashPackageDir(abs)
+    const pkg: PackageRef = { spec, tag, ref: normalizeReference(`${spec.org}/${spec.image}:${tag}`) }
     if (!ctx.force) {
       const existing = await ctx.store.resolve(pkg.ref)
       if (existing) {
@@ -74,7 +90,7 @@ export async function buildPackage(dir: string, ctx: BuildContext): Promise<Buil
     try {
       const rootfs = join(work, 'rootfs')
       await mkdir(rootfs)
-      const meta = await unpackDebianPackages(pkg.spec, rootfs, ctx)
+      const meta = await unpackDebianPackages(pkg.spec, lock, rootfs, ctx)
       await copyPackageFiles(pkg.spec, rootfs)
       await runBuildSteps(pkg.spec, rootfs, join(work, 'work'), ctx)
       const descriptor = await storeImage(pkg, rootfs, meta, ctx)
@@ -83,6 +99,56 @@ export async function buildPackage(dir: string, ctx: BuildContext): Promise<Buil
       await rm(work, { recursive: true, force: true })
     }
   })
+}
+
+/**
+ * The pins to build from: the folder's build.lock when it matches build.yml,
+ * else (no lock yet, or --update-lock) a fresh resolution against the
+ * verified archive, written to build.lock. A lock that no longer matches
+ * build.yml's package list is an error, not silently re-resolved.
+ */
+async function settleLock(spec: PackageSpec, ctx: BuildContext): Promise<LockFile | undefined> {
+  const file = join(spec.dir, lockFileName)
+  const request = { packages: spec.packages, exclude: spec.exclude }
+  const existing = ctx.updateLock ? undefined : await readLock(spec.dir)
+  if (spec.packages.length === 0) {
+    if (existing !== undefined) {
+      throw new UserError(`${file} pins Debian packages, but ${join(spec.dir, 'build.yml')} lists none`, {
+        hint: `delete it, or run: keel pkg build --update-lock ${spec.dir}`,
+      })
+    }
+    if (ctx.updateLock) await removeLock(spec.dir)
+    return undefined
+  }
+  if (existing !== undefined) {
+    const drift = lockDrift(request, existing)
+    if (drift.length > 0) {
+      throw new UserError(`${file} does not match ${join(spec.dir, 'build.yml')}: ${drift.join('; ')}`, {
+        hint: `resolve the packages again and rewrite the lock: keel pkg build --update-lock ${spec.dir}`,
+      })
+    }
+    ctx.log.debug(`${file}: ${existing.packages.length} pinned package(s)`)
+    return existing
+  }
+  const sources = archiveSources(ctx)
+  const index = await withAction('reading the Debian archive index', () =>
+    apt.loadArchiveIndex({
+      sources, arch: 'amd64', cacheDir: ctx.cacheDir, runner: ctx.runner, log: ctx.log,
+      ...(ctx.archive?.now ? { now: ctx.archive.now } : {}),
+      ...(ctx.archive?.keyringRoot ? { keyringRoot: ctx.archive.keyringRoot } : {}),
+      ...(ctx.archive?.retryDelayMs === undefined ? {} : { retryDelayMs: ctx.archive.retryDelayMs }),
+    }))
+  const selected = apt.resolvePackages(index, spec.packages, { exclude: spec.exclude })
+  const lock = createLock('amd64', request, selected, sources)
+  const written = await writeLock(spec.dir, lock)
+  ctx.log.info(`${spec.image}: ${written ? 'wrote' : 'unchanged:'} ${file} (${lock.packages.length} package(s))`)
+  return lock
+}
+
+function archiveSources(ctx: BuildContext): apt.AptSource[] {
+  const sources = ctx.archive?.sources ?? apt.readHostSources()
+  if (sources.length === 0) throw new UserError('no Debian archive configured', { hint: 'add a deb source to /etc/apt or pass --mirror URL' })
+  return sources
 }
 
 /** Image label listing the Debian packages a package image was built from (for the SBOM). */
@@ -94,19 +160,27 @@ interface UnpackMeta {
   packages: Array<{ name: string; version: string; architecture: string; source: string; sourceVersion: string }>
 }
 
-async function unpackDebianPackages(spec: PackageSpec, rootfs: string, ctx: BuildContext): Promise<UnpackMeta> {
+async function unpackDebianPackages(spec: PackageSpec, lock: LockFile | undefined, rootfs: string, ctx: BuildContext): Promise<UnpackMeta> {
   const meta: UnpackMeta = { overrides: new Map(), extras: [], packages: [] }
-  if (spec.packages.length === 0) return meta
-  const sources = ctx.archive?.sources ?? apt.readHostSources()
-  if (sources.length === 0) throw new UserError('no Debian archive configured', { hint: 'add a deb source to /etc/apt or pass --mirror URL' })
-  const index = await withAction('reading the Debian archive index', () =>
-    apt.loadArchiveIndex({ sources, arch: 'amd64', cacheDir: ctx.cacheDir, runner: ctx.runner, log: ctx.log }))
-  const selected = apt.resolvePackages(index, spec.packages, { exclude: spec.exclude })
-  meta.packages = selected.map((p) => ({ name: p.name, version: p.version, architecture: p.architecture, source: p.source, sourceVersion: p.sourceVersion }))
-  ctx.log.info(`${spec.image}: ${selected.length} Debian package(s): ${selected.map((p) => `${p.name}=${p.version}`).join(' ')}`)
-  const debs = await Promise.all(selected.map((p) => apt.fetchDeb(p, { cacheDir: ctx.cacheDir, log: ctx.log })))
+  if (lock === undefined || lock.packages.length === 0) return meta
+  const file = join(spec.dir, lockFileName)
+  meta.packages = lock.packages.map((p) => ({ name: p.name, version: p.version, architecture: p.architecture, source: p.sourcePackage, sourceVersion: p.sourceVersion }))
+  ctx.log.info(`${spec.image}: ${lock.packages.length} Debian package(s): ${lock.packages.map((p) => `${p.name}=${p.version}`).join(' ')}`)
+  // Where to fetch a pinned file that is not cached: the configured archive
+  // for its suite first (a --mirror, a local mirror), then the one it was
+  // locked from. The pinned SHA256 decides, whichever answers.
+  let configured: apt.AptSource[] | undefined
+  const roots = (p: LockFile['packages'][number]): string[] => {
+    configured ??= ctx.archive?.sources ?? apt.readHostSources()
+    return [...configured.filter((s) => s.suite === p.suite).map((s) => s.uri), p.uri]
+  }
+  const fetchOpts = {
+    cacheDir: ctx.cacheDir, log: ctx.log, pinnedBy: file,
+    ...(ctx.archive?.retryDelayMs === undefined ? {} : { retryDelayMs: ctx.archive.retryDelayMs }),
+  }
+  const debs = await Promise.all(lock.packages.map((p) => apt.fetchPinnedDeb(p, () => roots(p), fetchOpts)))
   for (const [i, deb] of debs.entries()) {
-    const entries = await withAction(`unpacking ${selected[i]!.name}`, () => apt.extractDeb(deb, rootfs, { runner: ctx.runner }))
+    const entries = await withAction(`unpacking ${lock.packages[i]!.name}`, () => apt.extractDeb(deb, rootfs, { runner: ctx.runner }))
     for (const e of entries) {
       if (e.type === 'char' || e.type === 'block' || e.type === 'fifo') {
         meta.extras.push({ path: e.path, type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, devmajor: e.devmajor ?? 0, devminor: e.devminor ?? 0 })
