@@ -14,7 +14,8 @@ Builds minimal, container-native OS images from a LinuxKit-style manifest.
 commands:
   build      build an image from manifests          (keel build --help)
   validate   check manifests, offline               (keel validate --help)
-  run        boot an image                          (keel run --help)
+  run        boot an image under QEMU, or write a launcher for
+             Hyper-V, hyperkit, xhyve, vfkit, VirtualBox, VMware (keel run --help)
   pkg        build package folders into images      (keel pkg --help)
   cache      the image store: ls, pull, push, rm, clean, verify, export, import
   version    print keel's version

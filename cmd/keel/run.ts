@@ -22,6 +22,9 @@ options:
       --disk PATH[,format=F]  attach a disk (created with --disk-size when missing), repeatable
       --disk-size SIZE      size of disks --disk creates (default 1G)
       --no-reboot           exit instead of rebooting when the guest reboots
+
+other hypervisors (writes or prints what to run on their host; docs/run.md):
+  keel run hyperv|hyperkit|xhyve|vfkit|virtualbox|vmware --help
 `
 
 export async function runCommand(io: CliIO, args: string[]): Promise<number> {
@@ -30,7 +33,7 @@ export async function runCommand(io: CliIO, args: string[]): Promise<number> {
     io.stdout.write(runUsage)
     return backend === undefined ? 2 : 0
   }
-  if (backend !== 'qemu') throw new UsageError(`unknown run backend ${JSON.stringify(backend)}; this version runs qemu`, runUsage)
+  if (backend !== 'qemu') return (await import('./run-launchers.js')).runLauncherCommand(io, backend, rest)
   const { values, positionals } = parseCommandArgs(rest, {
     accel: { type: 'string' },
     cpus: { type: 'string' },

@@ -1,0 +1,7 @@
+export * from './types.js'
+export * from './quote.js'
+export * from './hyperv.js'
+export * from './hyperkit.js'
+export * from './vfkit.js'
+export * from './virtualbox.js'
+export * from './vmware.js'
