@@ -5,8 +5,8 @@
 //   .debs (cache first) and unpack them → copy files → run host build steps
 //   → pack the tree as one reproducible layer → store config + manifest, tag.
 import { createHash } from 'node:crypto'
-import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
+import { chmod, copyFile, cp, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
+import { basename, dirname, join, resolve } from 'node:path'
 import { Transform } from 'node:stream'
 import { createGzip } from 'node:zlib'
 import * as apt from '../apt/index.js'
@@ -63,7 +63,8 @@ export interface BuildResult extends PackageRef {
 export async function describePackage(dir: string): Promise<PackageRef> {
   const abs = resolve(dir)
   const spec = await readPackageSpec(abs)
-  const tag = await hashPackageDir(abs)
+  await checkExtraSources(spec)
+  const tag = await hashPackageDir(abs, spec.extraSources)
   return { spec, tag, ref: normalizeReference(`${spec.org}/${spec.image}:${tag}`) }
 }
 
@@ -74,7 +75,8 @@ export async function buildPackage(dir: string, ctx: BuildContext): Promise<Buil
   return withAction(`building package ${spec.image} (${dir})`, async () => {
     // The lock is settled first: it is part of the folder, so of the tag.
     const lock = await settleLock(spec, ctx)
-    const tag = await hashPackageDir(abs)
+    await checkExtraSources(spec)
+    const tag = await hashPackageDir(abs, spec.extraSources)
     const pkg: PackageRef = { spec, tag, ref: normalizeReference(`${spec.org}/${spec.image}:${tag}`) }
     if (!ctx.force) {
       const existing = await ctx.store.resolve(pkg.ref)
@@ -208,19 +210,45 @@ async function copyPackageFiles(spec: PackageSpec, rootfs: string): Promise<void
   }
 }
 
+/** Each extra source must be a folder; refused with the build.yml entry that names it. */
+async function checkExtraSources(spec: PackageSpec): Promise<void> {
+  for (const x of spec.extraSources) {
+    const st = await stat(x.source).catch(() => undefined)
+    if (!st?.isDirectory()) throw new UserError(`${join(spec.dir, 'build.yml')}: extra-sources: ${x.source} is not a folder`)
+  }
+}
+
+/**
+ * The folder the build steps run in: the package folder itself, or, with
+ * extra sources, a copy of it with each extra source copied in at its
+ * destination (as LinuxKit's build context).
+ */
+async function buildContext(spec: PackageSpec, workDir: string): Promise<string> {
+  if (spec.extraSources.length === 0) return spec.dir
+  const context = join(dirname(workDir), 'context')
+  await cp(spec.dir, context, { recursive: true, verbatimSymlinks: true, filter: (src) => basename(src) !== '.git' })
+  for (const x of spec.extraSources) {
+    const dest = join(context, x.dest)
+    await rm(dest, { recursive: true, force: true })
+    await cp(x.source, dest, { recursive: true, verbatimSymlinks: true, filter: (src) => basename(src) !== '.git' })
+  }
+  return context
+}
+
 async function runBuildSteps(spec: PackageSpec, rootfs: string, workDir: string, ctx: BuildContext): Promise<void> {
   if (spec.build.length === 0) return
   await mkdir(workDir, { recursive: true })
+  const context = await buildContext(spec, workDir)
   for (const [i, step] of spec.build.entries()) {
     ctx.log.info(`${spec.image}: build step ${i + 1}/${spec.build.length}: ${step}`)
     await withAction(`${join(spec.dir, 'build.yml')}: build step ${i + 1} (${step})`, () =>
       ctx.runner.run('sh', ['-ec', step], {
-        cwd: spec.dir,
+        cwd: context,
         inherit: ctx.verbose === true,
         env: {
           KEEL_ROOTFS: rootfs,
           KEEL_WORK: workDir,
-          KEEL_PKG_DIR: spec.dir,
+          KEEL_PKG_DIR: context,
           SOURCE_DATE_EPOCH: String(ctx.sourceDateEpoch ?? 0),
         },
       }))

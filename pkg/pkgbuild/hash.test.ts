@@ -28,3 +28,18 @@ t.test('.git is not part of the content', async (t) => {
   const base = t.testdir({ a: { 'build.yml': 'image: x\n' }, b: { 'build.yml': 'image: x\n', '.git': { HEAD: 'ref' } } })
   t.equal(await hashPackageDir(join(base, 'b')), await hashPackageDir(join(base, 'a')))
 })
+
+t.test('an extra source is part of the tag: its content and where it goes', async (t) => {
+  const base = t.testdir({ pkg: { 'build.yml': 'image: x\n', src: { common: t.fixture('symlink', '../../common') } }, common: { 'util.c': 'one' } })
+  const pkg = join(base, 'pkg')
+  const extra = [{ source: join(base, 'common'), dest: 'src/common' }]
+  const without = await hashPackageDir(pkg)
+  const ha = await hashPackageDir(pkg, extra)
+  t.not(ha, without, 'the extra source counts')
+  writeFileSync(join(base, 'common', 'util.c'), 'two')
+  t.equal(await hashPackageDir(pkg), without, 'negative control: the link alone does not follow the content')
+  t.not(await hashPackageDir(pkg, extra), ha, 'a change in the extra source changes the tag')
+  writeFileSync(join(base, 'common', 'util.c'), 'one')
+  t.equal(await hashPackageDir(pkg, extra), ha, 'and back')
+  t.not(await hashPackageDir(pkg, [{ ...extra[0]!, dest: 'common' }]), ha, 'the destination counts')
+})

@@ -1,7 +1,7 @@
 // The tag of a package image is a hash of its folder's content, so an
 // unchanged folder is never rebuilt and the same folder gives the same tag
 // on every machine (only the executable bit of a mode counts, as in git).
-import { createHash } from 'node:crypto'
+import { createHash, type Hash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { readlink } from 'node:fs/promises'
 import { walkSorted } from '../tar/index.js'
@@ -11,20 +11,38 @@ export const packageFormatVersion = 'keel-pkg-2'
 
 const ignoredNames = new Set(['.git', 'node_modules'])
 
-export async function hashPackageDir(dir: string): Promise<string> {
-  const outer = createHash('sha256')
-  outer.update(`${packageFormatVersion}\0`)
+/** A folder from outside the package (build.yml's extra-sources), seen at `dest` in the build context. */
+export interface ExtraSource {
+  /** Absolute path of the folder. */
+  source: string
+  /** Relative path in the build context. */
+  dest: string
+}
+
+async function hashTree(outer: Hash, dir: string, prefix: string): Promise<void> {
   const entries = (await walkSorted(dir)).filter((e) => !e.path.split('/').some((part) => ignoredNames.has(part)))
   for (const e of entries) {
+    const path = `${prefix}${e.path}`
     if (e.kind === 'directory') {
-      outer.update(`d ${e.path}\0`)
+      outer.update(`d ${path}\0`)
     } else if (e.kind === 'symlink') {
-      outer.update(`l ${e.path}\0${await readlink(e.abs)}\0`)
+      outer.update(`l ${path}\0${await readlink(e.abs)}\0`)
     } else {
       const h = createHash('sha256')
       for await (const chunk of createReadStream(e.abs)) h.update(chunk as Buffer)
-      outer.update(`f ${e.path}\0${e.mode & 0o111 ? 'x' : '-'}\0${h.digest('hex')}\0`)
+      outer.update(`f ${path}\0${e.mode & 0o111 ? 'x' : '-'}\0${h.digest('hex')}\0`)
     }
+  }
+}
+
+/** The tag: the folder's content and that of each extra source, under its destination. */
+export async function hashPackageDir(dir: string, extras: readonly ExtraSource[] = []): Promise<string> {
+  const outer = createHash('sha256')
+  outer.update(`${packageFormatVersion}\0`)
+  await hashTree(outer, dir, '')
+  for (const x of extras) {
+    outer.update(`x ${x.dest}\0`)
+    await hashTree(outer, x.source, `${x.dest}/`)
   }
   return outer.digest('hex').slice(0, 20)
 }

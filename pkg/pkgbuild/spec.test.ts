@@ -56,3 +56,14 @@ t.test('a folder without build.yml is named', async (t) => {
   const dir = t.testdir({})
   await t.rejects(readPackageSpec(dir), /no build\.yml in this folder/)
 })
+
+t.test('extra-sources: LinuxKit\'s "SOURCE:DESTINATION", the source from the package folder', async (t) => {
+  const spec = parsePackageSpec('image: x\nextra-sources:\n  - ../common:src/common\n  - ../../vendor:vendor/\n', 'build.yml', '/repo/services/pkg')
+  t.same(spec.extraSources, [{ source: '/repo/services/common', dest: 'src/common' }, { source: '/repo/vendor', dest: 'vendor' }])
+  t.same(parsePackageSpec('image: x\n', 'build.yml', '/d').extraSources, [], 'none by default')
+  const err = t.throws(() => parsePackageSpec('image: x\nextra-sources:\n  - ../common\n  - ../a:/abs\n  - ../b:../out\n  - ../c:build.yml\n', 'build.yml', '/d')) as Error
+  t.match(err.message, /build\.yml:3:5: extra-sources\[0\]: must be "SOURCE:DESTINATION"/)
+  t.match(err.message, /build\.yml:4:5: extra-sources\[1\]: destination "\/abs" must be a relative path/)
+  t.match(err.message, /build\.yml:5:5: extra-sources\[2\]: destination "\.\.\/out"/)
+  t.match(err.message, /build\.yml:6:5: extra-sources\[3\]: destination "build\.yml"/)
+})

@@ -11,11 +11,13 @@
 //       mode: "0644"
 //     - path: /etc/motd
 //       contents: "hi\n"
+//   extra-sources: ["../common:src/common"]  # folders from outside, in the build context
 //   build:                         # host commands, run with sh -e in the folder
 //     - make -C src O="$KEEL_WORK/obj"
 //   config: {...}                  # becomes the org.mobyproject.config label
 import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
+import type { ExtraSource } from './hash.js'
 import { UserError } from '../errors/index.js'
 import { loadYaml, suggest, throwProblems, type Problem, type YamlPath } from '../manifest/yaml.js'
 
@@ -35,10 +37,12 @@ export interface PackageSpec {
   exclude: string[]
   files: PackageFile[]
   build: string[]
+  /** LinuxKit's extra-sources: folders outside the package, part of its tag, copied into the build context. */
+  extraSources: ExtraSource[]
   config: Record<string, unknown> | undefined
 }
 
-const topKeys = ['image', 'org', 'arches', 'packages', 'exclude', 'files', 'build', 'config'] as const
+const topKeys = ['image', 'org', 'arches', 'packages', 'exclude', 'files', 'extra-sources', 'build', 'config'] as const
 const fileKeys = ['path', 'source', 'contents', 'mode'] as const
 const namePattern = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/
 const orgPattern = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$|^[a-zA-Z0-9.-]+(?::[0-9]+)?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)+$/
@@ -90,6 +94,19 @@ export function parsePackageSpec(text: string, file: string, dir: string): Packa
   const packages = strList('packages', /^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+)?$/, 'Debian package name')
   const exclude = strList('exclude', /^[a-z0-9][a-z0-9+.-]+$/, 'Debian package name')
   const build = strList('build')
+  // "SRC:DST": SRC relative to the folder (it may leave it: that is the point), DST inside the build context.
+  const extraSources: ExtraSource[] = []
+  strList('extra-sources').forEach((item, i) => {
+    const parts = item.split(':')
+    const [from, dest] = parts
+    if (parts.length !== 2 || !from || !dest) { bad(['extra-sources', i], 'must be "SOURCE:DESTINATION", e.g. "../common:src/common"'); return }
+    const clean = dest.replace(/\/+$/, '')
+    if (clean.startsWith('/') || clean.split('/').some((p) => p === '..' || p === '.' || p === '') || clean === 'build.yml' || clean === 'build.lock') {
+      bad(['extra-sources', i], `destination ${JSON.stringify(dest)} must be a relative path inside the build context, without "." or ".."`)
+      return
+    }
+    extraSources.push({ source: resolve(dir, from), dest: clean })
+  })
 
   const files: PackageFile[] = []
   const rawFiles = rawSpec['files']
@@ -129,5 +146,5 @@ export function parsePackageSpec(text: string, file: string, dir: string): Packa
     else config = rawConfig as Record<string, unknown>
   }
   throwProblems(problems)
-  return { dir, image, org, arches, packages, exclude, files, build, config }
+  return { dir, image, org, arches, packages, exclude, files, build, extraSources, config }
 }

@@ -1,5 +1,5 @@
 #include "../common/flags.h"
-#include "tap.h"
+#include "../common/tests/tap.h"
 
 static const char *str_a, *str_b;
 static bool bool_x;

@@ -1,5 +1,5 @@
 #include "../options.h"
-#include "tap.h"
+#include "../common/tests/tap.h"
 
 #define PARSE(...) \
 	options_parse((int)(sizeof((char *const[]){ "format", __VA_ARGS__ }) / sizeof(char *)), \

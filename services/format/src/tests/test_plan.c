@@ -1,7 +1,7 @@
 #include <stdlib.h>
 
 #include "../plan.h"
-#include "tap.h"
+#include "../common/tests/tap.h"
 
 #define DISK (64ull * 1024 * 1024)
 

@@ -2,7 +2,7 @@
 
 #include "../common/probe.h"
 #include "../common/util.h"
-#include "tap.h"
+#include "../common/tests/tap.h"
 
 static unsigned char buf[PROBE_BYTES];
 

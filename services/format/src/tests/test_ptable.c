@@ -2,7 +2,7 @@
 
 #include "../common/probe.h"
 #include "../ptable.h"
-#include "tap.h"
+#include "../common/tests/tap.h"
 
 #define MiB (1024ull * 1024)
 

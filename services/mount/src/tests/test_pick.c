@@ -1,5 +1,5 @@
 #include "../pick.h"
-#include "tap.h"
+#include "../common/tests/tap.h"
 
 static struct volume vol(const char *name, bool partition, enum fs_kind kind, const char *fsname, const char *label,
 			 const char *uuid)

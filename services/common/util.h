@@ -1,9 +1,9 @@
 /* Helpers shared by format and mountie: cleanup attributes, the one error
  * convention, messages, small file routines.
  *
- * services/format/src/common and services/mount/src/common are the same
- * files: each package folder must build on its own (its image tag is a hash
- * of that folder alone), and a test checks that the two copies agree. */
+ * This folder, services/common, is not a package: format's and mount's
+ * src/common link here, and their build.yml's extra-sources copy it into
+ * the build (so a change here changes both images' tags). */
 #ifndef KEEL_BLK_UTIL_H
 #define KEEL_BLK_UTIL_H
 
