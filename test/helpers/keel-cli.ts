@@ -1,10 +1,17 @@
 // Running the real keel command (bin/keel.js over the compiled dist/), as a
 // user would, for integration and boot tests.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ConsoleMatcher } from '../../pkg/run/index.js'
 
-export const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
+/** The repository: the nearest folder up with a package.json (this file also runs compiled, from dist/). */
+export const repoRoot = ((): string => {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir)
+  return `${dir}/`
+})()
 export const keelBin = `${repoRoot}bin/keel.js`
 
 export interface CliResult {
