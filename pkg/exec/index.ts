@@ -1,7 +1,6 @@
 // Every external command keel runs goes through a ToolRunner, so that a test can
 // record or fake commands and a dry run can print them instead.
 import type { Readable } from 'node:stream'
-import { execa } from 'execa'
 import { accessSync, constants } from 'node:fs'
 import { delimiter, join } from 'node:path'
 import { ToolError, UserError } from '../errors/index.js'
@@ -39,6 +38,9 @@ export function createRealRunner(): ToolRunner {
     async run(command, args, options = {}) {
       const line = formatCommand(command, args)
       let feedError: unknown
+      // Loaded on first use: execa takes a sixth of a second to load, and a
+      // build that runs no tool should not pay for it.
+      const { execa } = await import('execa')
       try {
         const child = execa(command, [...args], {
           cwd: options.cwd,

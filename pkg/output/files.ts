@@ -47,6 +47,13 @@ export class OutputSet {
     return tmp
   }
 
+  /** Drops a reserved name that was not used after all. */
+  async forget(tmp: string): Promise<void> {
+    const i = this.reserved.findIndex((r) => r.tmp === tmp)
+    if (i >= 0) this.reserved.splice(i, 1)
+    await rm(tmp, { force: true })
+  }
+
   /** Writes a whole small file. */
   async writeFile(final: string, data: string | Buffer, mode = 0o644): Promise<void> {
     const f = await this.create(final, mode)

@@ -2,9 +2,10 @@
 // everything but boot/) and NAME-cmdline, as LinuxKit names them.
 import { join } from 'node:path'
 import { createReadStream } from 'node:fs'
-import type { Readable } from 'node:stream'
+import { link } from 'node:fs/promises'
 import { pipeline } from 'node:stream/promises'
 import { createGzip } from 'node:zlib'
+import type { Readable } from 'node:stream'
 import tar from 'tar-stream'
 import { UserError } from '../errors/index.js'
 import { comparePaths } from '../tar/index.js'
@@ -37,6 +38,9 @@ export interface InitrdParts {
  * (with the microcode cpio in front, uncompressed, as the kernel expects).
  */
 export async function writeInitrd(tarStream: Readable, initrd: OutputFile, mtime: number, opts: InitrdOptions = {}): Promise<InitrdParts> {
+  // One gzip member: the kernel's unpacker does not carry a file across
+  // members (a file split by a member boundary stays open: /init then fails
+  // with ETXTBSY), so the stream is not compressed in parallel pieces.
   const gzip = createGzip({ level: 6 })
   let kernel: Buffer | undefined
   let cmdline: Buffer | undefined
@@ -173,6 +177,18 @@ export function bootFilesFrom(tarStream: () => Readable, scratch: () => Promise<
 
 /** Copies a file into an output set, as `final`. */
 export async function copyInto(out: OutputSet, source: string, final: string): Promise<void> {
+  // A hard link when the scratch file is on the same file system (it was
+  // written and synced once already, and is only ever deleted, never
+  // changed); a streamed, synced copy when it is not.
+  const tmp = await out.reserve(final)
+  try {
+    await link(source, tmp)
+    return
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK' && code !== 'ENOTSUP') throw err
+  }
+  await out.forget(tmp)
   const f = await out.create(final)
   await pipeline(createReadStream(source), f.stream)
   await f.close()

@@ -68,7 +68,9 @@ export function bootAndWatch(
     const steps = [...(options.script ?? [])]
     const stepMatcher = steps.length > 0 ? new ConsoleMatcher(steps.map((s) => s.when), { matchPartial: true }) : undefined
     let stepsDone = 0
-    const child: ChildProcess = spawn(process.execPath, [keelBin, 'run', 'qemu', '--no-reboot', ...(options.args ?? []), prefix], {
+    // Under setpriv, keel (and so QEMU) dies with this process: a test killed
+    // by tap's timeout must not leave a guest running for the rest of the suite.
+    const child: ChildProcess = spawn('setpriv', ['--pdeathsig', 'KILL', process.execPath, keelBin, 'run', 'qemu', '--no-reboot', ...(options.args ?? []), prefix], {
       cwd: repoRoot, stdio: [steps.length > 0 ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     })
     options.onStart?.(child)
