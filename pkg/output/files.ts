@@ -63,7 +63,12 @@ export class OutputSet {
 
   async commit(): Promise<string[]> {
     const all = [...this.pending, ...this.reserved]
-    for (const p of all) await rename(p.tmp, p.final)
+    for (const p of all) {
+      await rename(p.tmp, p.final)
+      // rename() does nothing when both names are links to one file (two
+      // formats linking the same boot file): the temporary name goes here.
+      await rm(p.tmp, { force: true })
+    }
     return all.map((p) => p.final)
   }
 
