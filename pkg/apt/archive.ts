@@ -63,8 +63,13 @@ interface IndexFile {
 export async function loadArchiveIndex(opts: LoadArchiveOptions): Promise<ArchiveIndex> {
   const { sources, arch, log } = opts
   if (sources.length === 0) throw new UserError('no APT sources configured')
-  const files = await Promise.all(sources.map((s) =>
+  // Every source is settled before a failure is reported, so nothing is
+  // still writing into the cache when the caller moves on.
+  const settled = await Promise.allSettled(sources.map((s) =>
     withAction(`indexing ${s.uri} ${s.suite} (from ${s.origin})`, () => prepareSource(s, opts))))
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+  if (failed) throw failed.reason
+  const files = settled.map((r) => (r as PromiseFulfilledResult<IndexFile[]>).value)
   const all: DebPackage[] = []
   for (const f of files.flat()) {
     await withAction(`reading Packages of ${f.source.uri} ${f.source.suite} ${f.component}`, async () => {
