@@ -85,7 +85,9 @@ export async function flattenImage(image: ImageSource, store: ContentStore, opti
 function decompress(stream: Readable, compression: 'none' | 'gzip' | 'zstd', where: string): Readable {
   if (compression === 'none') return stream
   if (compression === 'gzip') {
-    const gunzip = createGunzip()
+    // Large output chunks: at the default 16 KiB, a kernel layer is a
+    // thousand round trips to the thread pool.
+    const gunzip = createGunzip({ chunkSize: 256 * 1024 })
     stream.on('error', (err) => gunzip.destroy(err))
     return wrapErrors(stream.pipe(gunzip), where, 'gzip')
   }

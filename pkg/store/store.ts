@@ -144,7 +144,7 @@ export class Store {
 
   /** Opens a blob for streaming. Callers hashing the content should verify it. */
   openBlob(digest: Digest): Readable {
-    return createReadStream(this.blobPath(digest))
+    return createReadStream(this.blobPath(digest), { highWaterMark: 1024 * 1024 })
   }
 
   async readJson<T>(digest: Digest): Promise<T> {
