@@ -59,10 +59,18 @@ export function pad4(n: number): number {
   return (4 - (n % 4)) % 4
 }
 
-/** Writes cpio entries to a stream, respecting backpressure. */
+/**
+ * Writes cpio entries to a stream, respecting backpressure. Small pieces
+ * (headers, padding, small files) are gathered into writes of at least
+ * COALESCE_BYTES: a compressing stream does a thread-pool round trip per
+ * write. finish() writes the trailer and the rest.
+ */
 export class CpioWriter {
   private readonly out: Writable
   private offset = 0
+  private pending: Buffer[] = []
+  private pendingBytes = 0
+  static readonly COALESCE_BYTES = 256 * 1024
 
   constructor(out: Writable) {
     this.out = out
@@ -89,10 +97,21 @@ export class CpioWriter {
 
   async finish(): Promise<void> {
     await this.entry({ name: 'TRAILER!!!', ino: 0, mode: 0, uid: 0, gid: 0, nlink: 1, mtime: 0, size: 0 })
+    await this.flush()
   }
 
   private write(chunk: Buffer): Promise<void> {
     this.offset += chunk.length
+    this.pending.push(chunk)
+    this.pendingBytes += chunk.length
+    return this.pendingBytes >= CpioWriter.COALESCE_BYTES ? this.flush() : Promise.resolve()
+  }
+
+  private flush(): Promise<void> {
+    if (this.pendingBytes === 0) return Promise.resolve()
+    const chunk = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes)
+    this.pending = []
+    this.pendingBytes = 0
     if (this.out.write(chunk)) return Promise.resolve()
     return new Promise((resolve, reject) => {
       const onDrain = (): void => { this.out.off('error', onError); resolve() }

@@ -41,7 +41,7 @@ export async function writeInitrd(tarStream: Readable, initrd: OutputFile, mtime
   // One gzip member: the kernel's unpacker does not carry a file across
   // members (a file split by a member boundary stays open: /init then fails
   // with ETXTBSY), so the stream is not compressed in parallel pieces.
-  const gzip = createGzip({ level: 5 }) // 1% larger than 6 and a third faster
+  const gzip = createGzip({ level: 5, chunkSize: 256 * 1024 }) // level 5: 1% larger than 6, a third faster
   let kernel: Buffer | undefined
   let cmdline: Buffer | undefined
   let ucode: Buffer | undefined
