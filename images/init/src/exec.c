@@ -107,58 +107,14 @@ static int process_settings(const struct spec *s, err_t *e)
 		if (fd < 0 || write(fd, v, (size_t)n) < 0)
 			return err_sys(e, "oomScoreAdj");
 	}
-	for (size_t i = 0; i < s->nrlimits; i++) {
-		const struct spec_rlimit *r = &s->rlimits[i];
-		struct rlimit rl = {
-			.rlim_cur = r->soft == UINT64_MAX ? RLIM_INFINITY : (rlim_t)r->soft,
-			.rlim_max = r->hard == UINT64_MAX ? RLIM_INFINITY : (rlim_t)r->hard,
-		};
-		if (setrlimit(r->resource, &rl) < 0)
-			return err_sys(e, "rlimit %d", r->resource);
-	}
-	return 0;
-}
-
-static int set_identity(const struct spec *s, err_t *e)
-{
-	if (caps_before_identity(&s->caps, e) < 0)
-		return -1;
-	if (setgroups(s->ngids, s->gids) < 0)
-		return err_sys(e, "setgroups");
-	if (setgid(s->gid) < 0)
-		return err_sys(e, "setgid %u", (unsigned)s->gid);
-	if (setuid(s->uid) < 0)
-		return err_sys(e, "setuid %u", (unsigned)s->uid);
-	return caps_after_identity(&s->caps, e);
+	return runtime_set_rlimits(s, e);
 }
 
 /* Looked up in the container's PATH, as its own command was. */
 static void run(const struct spec *s, char *const argv[], err_t *e)
 {
-	char *const *envp = (char *const *)s->env;
-	const char *file = argv[0];
-	if (strchr(file, '/')) {
-		execve(file, argv, envp);
-		err_sys(e, "%s", file);
-		return;
-	}
-	const char *path = spec_getenv(s, "PATH");
-	int err = ENOENT;
-	for (const char *p = path ? path : SPEC_DEFAULT_PATH;;) {
-		size_t len = strcspn(p, ":");
-		char full[PATH_MAX];
-		/* An empty entry is the current directory. */
-		if (snprintf(full, sizeof(full), "%.*s/%s", len ? (int)len : 1, len ? p : ".", file) < (int)sizeof(full)) {
-			execve(full, argv, envp);
-			if (errno != ENOENT && errno != ENOTDIR)
-				err = errno;
-		}
-		if (!p[len])
-			break;
-		p += len + 1;
-	}
-	errno = err;
-	err_sys(e, "%s", file);
+	runtime_execvpe(s, argv);
+	err_sys(e, "%s", argv[0]);
 }
 
 /* The same steps as the container's own process after its setup, in the
@@ -202,7 +158,7 @@ static _Noreturn void child(const struct job *j)
 	}
 	if (j->seccomp && !s->no_new_privs && seccomp_install(j->seccomp, j->seccomp_len, &e) < 0)
 		fail(RT_EXIT_SETUP, &e);
-	if (set_identity(s, &e) < 0)
+	if (runtime_set_identity(s, &e) < 0)
 		fail(RT_EXIT_SETUP, &e);
 	if (s->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		err_sys(&e, "no_new_privs");

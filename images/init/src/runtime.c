@@ -122,6 +122,11 @@ static int process_settings(const struct spec *s, err_t *e)
 		if (write_proc("/proc/self/oom_score_adj", v, e) < 0)
 			return err_prefix(e, "oomScoreAdj");
 	}
+	return runtime_set_rlimits(s, e);
+}
+
+int runtime_set_rlimits(const struct spec *s, err_t *e)
+{
 	for (size_t i = 0; i < s->nrlimits; i++) {
 		const struct spec_rlimit *r = &s->rlimits[i];
 		struct rlimit rl = {
@@ -135,9 +140,7 @@ static int process_settings(const struct spec *s, err_t *e)
 	return 0;
 }
 
-/* Groups, gid, uid, with the capabilities kept across the switch and then
- * set as the spec says. */
-static int set_identity(const struct spec *s, err_t *e)
+int runtime_set_identity(const struct spec *s, err_t *e)
 {
 	if (caps_before_identity(&s->caps, e) < 0)
 		return -1;
@@ -165,14 +168,12 @@ slow:
 
 /* execvpe would search the PATH of init's environment; the container's
  * own PATH is the one that counts. */
-static void exec_command(const struct spec *s, err_t *e)
+void runtime_execvpe(const struct spec *s, char *const argv[])
 {
-	const char *file = s->args[0];
-	char *const *argv = (char *const *)s->args;
+	const char *file = argv[0];
 	char *const *envp = (char *const *)s->env;
 	if (strchr(file, '/')) {
 		execve(file, argv, envp);
-		err_sys(e, "exec %s", file);
 		return;
 	}
 	const char *path = spec_getenv(s, "PATH");
@@ -190,9 +191,7 @@ static void exec_command(const struct spec *s, err_t *e)
 			execve(full, argv, envp);
 			/* Keep looking past missing or unreadable entries, but
 			 * remember that something was there. */
-			if (errno == EACCES)
-				err = EACCES;
-			else if (errno != ENOENT && errno != ENOTDIR)
+			if (errno != ENOENT && errno != ENOTDIR)
 				err = errno;
 		}
 		if (!colon)
@@ -200,7 +199,12 @@ static void exec_command(const struct spec *s, err_t *e)
 		p = colon + 1;
 	}
 	errno = err;
-	err_sys(e, "exec %s", file);
+}
+
+static void exec_command(const struct spec *s, err_t *e)
+{
+	runtime_execvpe(s, (char *const *)s->args);
+	err_sys(e, "exec %s", s->args[0]);
 }
 
 static _Noreturn void container_main(const struct launch *l)
@@ -232,7 +236,7 @@ static _Noreturn void container_main(const struct launch *l)
 	 * calls made after it are all on the list. */
 	if (l->seccomp && !s->no_new_privs && seccomp_install(l->seccomp, l->seccomp_len, &e) < 0)
 		child_exit(l, RT_EXIT_SETUP, &e);
-	if (set_identity(s, &e) < 0)
+	if (runtime_set_identity(s, &e) < 0)
 		child_exit(l, RT_EXIT_SETUP, &e);
 	if (s->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		err_sys(&e, "no_new_privs");

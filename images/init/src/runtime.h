@@ -30,4 +30,15 @@ struct rt_process {
  * -1: nothing was started; e says why. */
 int runtime_start(const char *bundle, const struct rt_options *o, struct rt_process *p, err_t *e);
 
+/* Steps of a container's own process, also taken by keelctl exec. */
+struct spec;
+/* The spec's rlimits. */
+int runtime_set_rlimits(const struct spec *s, err_t *e);
+/* Groups, gid, uid, with the capabilities kept across the switch and then
+ * set as the spec says. */
+int runtime_set_identity(const struct spec *s, err_t *e);
+/* execve of argv[0], looked up in the spec's PATH (or the default) with
+ * the spec's environment; returns only on failure, with errno set. */
+void runtime_execvpe(const struct spec *s, char *const argv[]);
+
 #endif
