@@ -76,6 +76,11 @@ export class CpioWriter {
     this.out = out
   }
 
+  /** Bytes of archive written so far (the trailer included once finish() ran). */
+  get size(): number {
+    return this.offset
+  }
+
   async entry(h: CpioHeader, data?: Buffer | AsyncIterable<Buffer>): Promise<void> {
     await this.write(encodeCpioHeader(h))
     let written = 0

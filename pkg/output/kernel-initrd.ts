@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { createReadStream } from 'node:fs'
 import { link } from 'node:fs/promises'
 import { pipeline } from 'node:stream/promises'
-import { createGzip } from 'node:zlib'
+import { createGzip, type Gzip } from 'node:zlib'
 import type { Readable } from 'node:stream'
 import tar from 'tar-stream'
 import { UserError } from '../errors/index.js'
@@ -24,6 +24,9 @@ export interface InitrdOptions {
   keep?: (name: string) => boolean
   /** Files to add (regular, mode 0644, root-owned), by name without a leading slash. */
   extra?: ReadonlyArray<{ name: string, data: Buffer }>
+  /** Tests only: where pieces are cut (default initrdPieceBytes), and how much file data is kept for hard links. */
+  pieceBytes?: number
+  retainBytes?: number
 }
 
 export interface InitrdParts {
@@ -33,29 +36,66 @@ export interface InitrdParts {
 }
 
 /**
+ * The initrd is several complete cpio archives, one after another, each its
+ * own gzip member, so that the members are compressed at the same time on
+ * the thread pool. The kernel unpacks concatenated archives in turn, but it
+ * starts over at each member (a file cut by a member boundary stays open and
+ * /init then fails with ETXTBSY) and forgets hard-link inodes at each
+ * trailer, so a piece ends only between entries, and a hard link whose file
+ * is in an earlier piece is preceded by that file again (same name, same
+ * inode number: the kernel rewrites the file in place and links to it).
+ * Pieces are cut at fixed sizes, so the bytes are the same on every build.
+ */
+export const initrdPieceBytes = 2 * 1024 * 1024
+/** Files are remembered for re-sending only up to this much data; after it, no more pieces are cut. */
+export const initrdRetainBytes = 64 * 1024 * 1024
+
+interface Piece {
+  index: number
+  cpio: CpioWriter
+  gzip: Gzip
+  compressed: Buffer[]
+  done: Promise<void>
+}
+
+function startPiece(index: number): Piece {
+  const gzip = createGzip({ level: 5, chunkSize: 256 * 1024 }) // level 5: 1% larger than 6, a third faster
+  const compressed: Buffer[] = []
+  gzip.on('data', (c: Buffer) => compressed.push(c))
+  const done = new Promise<void>((resolve, reject) => {
+    gzip.once('end', () => resolve())
+    gzip.once('error', reject)
+  })
+  done.catch(() => undefined) // awaited later; an early error must not be unhandled
+  return { index, cpio: new CpioWriter(gzip), gzip, compressed, done }
+}
+
+/** A regular file already written, kept so that a later hard link in another piece can send it again. */
+interface Written {
+  piece: number
+  header: CpioHeader
+  data: Buffer[]
+}
+
+/**
  * Reads the tar stream: boot/kernel, boot/cmdline and boot/ucode.cpio are
  * returned; everything else becomes a gzip'd newc cpio written to `initrd`
  * (with the microcode cpio in front, uncompressed, as the kernel expects).
  */
 export async function writeInitrd(tarStream: Readable, initrd: OutputFile, mtime: number, opts: InitrdOptions = {}): Promise<InitrdParts> {
-  // One gzip member: the kernel's unpacker does not carry a file across
-  // members (a file split by a member boundary stays open: /init then fails
-  // with ETXTBSY), so the stream is not compressed in parallel pieces.
-  const gzip = createGzip({ level: 5, chunkSize: 256 * 1024 }) // level 5: 1% larger than 6, a third faster
+  const pieceBytes = opts.pieceBytes ?? initrdPieceBytes
+  const retainBytes = opts.retainBytes ?? initrdRetainBytes
   let kernel: Buffer | undefined
   let cmdline: Buffer | undefined
   let ucode: Buffer | undefined
-  // The body of the cpio is compressed into a buffer list first, so the
-  // microcode (which comes from the same stream) can be written ahead of it.
-  const compressed: Buffer[] = []
-  gzip.on('data', (c: Buffer) => compressed.push(c))
-  const gzipped = new Promise<void>((resolve, reject) => {
-    gzip.once('end', () => resolve())
-    gzip.once('error', reject)
-  })
-  const cpio = new CpioWriter(gzip)
+  // The body is compressed into buffer lists first, so the microcode (which
+  // comes from the same stream) can be written ahead of it.
+  const pieces: Piece[] = [startPiece(0)]
+  let piece = pieces[0]!
+  let splitting = true
+  let retained = 0
+  const written = new Map<string, Written>()
   let nextIno = 1
-  const inoOf = new Map<string, number>()
   const required: Array<{ header: CpioHeader, data?: Buffer }> = [
     ...requiredEntries.map((header) => ({ header })),
     ...(opts.extra ?? []).map(({ name, data }) => ({
@@ -67,7 +107,22 @@ export async function writeInitrd(tarStream: Readable, initrd: OutputFile, mtime
       const r = required.shift()!
       if (r.header.name === name && r.data === undefined) continue // the image has its own
       if (r.header.name === name) throw new UserError(`the image has its own /${name}, which this output writes itself`)
-      await cpio.entry({ ...r.header, ino: nextIno++, mtime }, r.data)
+      await piece.cpio.entry({ ...r.header, ino: nextIno++, mtime }, r.data)
+    }
+  }
+  /** Between entries: a full piece is closed and the next one begun. */
+  const maybeCut = async (): Promise<void> => {
+    if (!splitting || piece.cpio.size < pieceBytes) return
+    await piece.cpio.finish()
+    piece.gzip.end()
+    piece = startPiece(piece.index + 1)
+    pieces.push(piece)
+  }
+  /** The file's data passes through to the cpio, and is kept while pieces are still being cut. */
+  async function* keep(data: AsyncIterable<Buffer>, into: Buffer[]): AsyncGenerator<Buffer> {
+    for await (const chunk of data) {
+      into.push(chunk)
+      yield chunk
     }
   }
   try {
@@ -93,59 +148,74 @@ export async function writeInitrd(tarStream: Readable, initrd: OutputFile, mtime
         switch (h.type) {
           case 'file':
           case 'contiguous-file': {
-            const ino = nextIno++
-            inoOf.set(name, ino)
             // nlink 2 makes the kernel remember this inode, so that a later
             // hardlink entry with the same inode number is linked to it.
-            await cpio.entry({ ...base, ino, mode: S_IFREG | perm, nlink: 2, size: h.size }, entry as AsyncIterable<Buffer>)
+            const header: CpioHeader = { ...base, ino: nextIno++, mode: S_IFREG | perm, nlink: 2, size: h.size }
+            const file: Written = { piece: piece.index, header, data: [] }
+            written.set(name, file)
+            if (splitting) {
+              await piece.cpio.entry(header, keep(entry as AsyncIterable<Buffer>, file.data))
+              retained += h.size
+              if (retained > retainBytes) splitting = false
+            } else {
+              await piece.cpio.entry(header, entry as AsyncIterable<Buffer>)
+            }
+            await maybeCut()
             continue
           }
           case 'link': {
             const target = (h.linkname ?? '').replace(/^\.?\//, '')
-            const ino = inoOf.get(target)
-            if (ino === undefined) throw new UserError(`hardlink ${name} points at ${target}, which comes later or is not a file`)
-            await cpio.entry({ ...base, ino, mode: S_IFREG | perm, nlink: 2 })
+            const file = written.get(target)
+            if (file === undefined) throw new UserError(`hardlink ${name} points at ${target}, which comes later or is not a file`)
+            if (file.piece !== piece.index) {
+              // Every file of an earlier piece was kept: pieces stop being
+              // cut in the same step as files stop being kept.
+              await piece.cpio.entry(file.header, Buffer.concat(file.data))
+              file.piece = piece.index
+            }
+            await piece.cpio.entry({ ...base, ino: file.header.ino, mode: S_IFREG | perm, nlink: 2 })
             break
           }
           case 'directory':
-            await cpio.entry({ ...base, ino: nextIno++, mode: S_IFDIR | perm, nlink: 2 })
+            await piece.cpio.entry({ ...base, ino: nextIno++, mode: S_IFDIR | perm, nlink: 2 })
             break
           case 'symlink': {
             const target = Buffer.from(h.linkname ?? '')
-            await cpio.entry({ ...base, ino: nextIno++, mode: S_IFLNK | 0o777, nlink: 1, size: target.length }, target)
+            await piece.cpio.entry({ ...base, ino: nextIno++, mode: S_IFLNK | 0o777, nlink: 1, size: target.length }, target)
             break
           }
           case 'character-device':
           case 'block-device':
-            await cpio.entry({
+            await piece.cpio.entry({
               ...base, ino: nextIno++, mode: (h.type === 'block-device' ? S_IFBLK : S_IFCHR) | perm, nlink: 1,
               rdevmajor: h.devmajor ?? 0, rdevminor: h.devminor ?? 0,
             })
             break
           case 'fifo':
-            await cpio.entry({ ...base, ino: nextIno++, mode: S_IFIFO | perm, nlink: 1 })
+            await piece.cpio.entry({ ...base, ino: nextIno++, mode: S_IFIFO | perm, nlink: 1 })
             break
           default:
             throw new UserError(`entry ${name}: tar type ${h.type} cannot go into an initrd`)
         }
         entry.resume()
+        await maybeCut()
       }
     })()
     tarStream.on('error', (err) => extract.destroy(err))
     tarStream.pipe(extract as unknown as NodeJS.WritableStream)
     await reading
     await emitRequiredBefore(undefined)
-    await cpio.finish()
-    gzip.end()
-    await gzipped
+    await piece.cpio.finish()
+    piece.gzip.end()
+    await Promise.all(pieces.map((p) => p.done))
   } catch (err) {
-    gzip.destroy()
+    for (const p of pieces) p.gzip.destroy()
     tarStream.destroy()
     throw err
   }
   if (!kernel) throw new UserError('the image has no kernel (boot/kernel): this output needs a kernel: section')
   if (ucode) initrd.stream.write(ucode)
-  for (const c of compressed) initrd.stream.write(c)
+  for (const p of pieces) for (const c of p.compressed) initrd.stream.write(c)
   await initrd.close()
   return { kernel, cmdline: cmdline ?? Buffer.alloc(0), ucode }
 }
