@@ -3,7 +3,7 @@
 # $KEEL_ROOTFS into LinuxKit's kernel image layout:
 #   /kernel       the bzImage
 #   /kernel.tar   lib/modules/VERSION/ with the modules of modules.txt and
-#                 their dependencies, and fresh depmod indexes
+#                 their dependencies (gzip'd, .ko.gz), and fresh depmod indexes
 # Everything else the Debian package installed is dropped.
 set -eu
 umask 022
@@ -60,6 +60,12 @@ done
 depmod -b "$stage" "$version"
 # The binary indexes are only for kmod's tools, which a keel image lacks.
 rm -f "$stage/lib/modules/$version"/*.bin
+# Modules are stored gzip'd (a third of the size, and the initramfs is held
+# in memory); keel's init decompresses them itself, since this kernel cannot.
+# depmod ran on the plain files (Debian's kmod reads no gzip); the paths in
+# its indexes are renamed to match.
+find "$stage/lib/modules/$version/kernel" -name '*.ko' -exec gzip -9 -n {} +
+sed -i -E 's/\.ko(:| |$)/.ko.gz\1/g' "$stage/lib/modules/$version/modules.dep" "$stage/lib/modules/$version/modules.order"
 
 # Replace the package's tree with the kernel image layout.
 cp "$root/boot/vmlinuz-$version" "$work/kernel"

@@ -7,6 +7,7 @@
 #include <sys/utsname.h>
 
 #include "coldplug.h"
+#include "inflate.h"
 #include "log.h"
 
 #ifndef MODULE_INIT_COMPRESSED_FILE
@@ -213,22 +214,53 @@ struct loader {
 	size_t loaded, failed;
 };
 
+int module_load_file(const char *path)
+{
+	size_t n = strlen(path);
+	if (n > 6 && strcmp(path + n - 6, ".ko.gz") == 0) {
+		/* Decompressed here: the kernels keel boots are not all built
+		 * to decompress modules, and gzip keeps them a third the size
+		 * in the initramfs, so in memory. */
+		char *gz = NULL;
+		unsigned char *ko = NULL;
+		size_t gzlen = 0, kolen = 0;
+		err_t e;
+		if (read_file(path, 64u << 20, &gz, &gzlen, &e) < 0)
+			return -1;
+		int r = gunzip_mem((const unsigned char *)gz, gzlen, 256u << 20, &ko, &kolen, &e);
+		free(gz);
+		if (r < 0) {
+			log_msg("module %s: %s", path, e.msg);
+			errno = ENOEXEC;
+			return -1;
+		}
+		r = (int)syscall(SYS_init_module, ko, kolen, "");
+		int saved = errno;
+		free(ko);
+		errno = saved;
+		return r < 0 && errno != EEXIST ? -1 : 0;
+	}
+	autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	/* .ko.xz / .ko.zst: the kernel (6.2+) decompresses them if it was built to. */
+	const char *base = strrchr(path, '/');
+	const char *ext = strstr(base ? base : path, ".ko");
+	int flags = ext && ext[3] == '.' ? MODULE_INIT_COMPRESSED_FILE : 0;
+	if (syscall(SYS_finit_module, fd, "", flags) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
 /* 1 loaded (or already there), 0 absent from the image, -1 failed. */
 static int load_one(const char *dir, const char *path)
 {
 	char full[4096];
 	if (path_fmt(full, sizeof(full), "%s/%s", dir, path) < 0)
 		return -1;
-	autoclose int fd = open(full, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (access(full, F_OK) < 0)
 		return errno == ENOENT ? 0 : -1;
-	/* Uncompressed is the norm; for .ko.xz/.ko.zst the kernel (6.2+) can
-	 * decompress if it was built to. */
-	const char *ext = strstr(strrchr(full, '/'), ".ko");
-	int flags = ext && ext[3] == '.' ? MODULE_INIT_COMPRESSED_FILE : 0;
-	if (syscall(SYS_finit_module, fd, "", flags) < 0 && errno != EEXIST)
-		return -1;
-	return 1;
+	return module_load_file(full) < 0 ? -1 : 1;
 }
 
 /* Loads the wanted modules with their dependencies, each module at most

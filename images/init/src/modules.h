@@ -44,6 +44,11 @@ int modules_plan(const struct moddb *db, const char *const *wanted, size_t nwant
 /* Appends the names in every keel.modules=a,b of a kernel command line. */
 int cmdline_modules(const char *cmdline, char ***names, size_t *count, err_t *e);
 
+/* Loads one module file: .ko with finit_module; .ko.gz decompressed here and
+ * loaded with init_module; .ko.xz/.ko.zst left to the kernel. Already loaded
+ * counts as done. 0, or -1 with errno set. */
+int module_load_file(const char *path);
+
 #define COLDPLUG_MAX_ROUNDS 8
 
 /* PID 1 step: overlay, button and evdev, keel.modules= from /proc/cmdline,

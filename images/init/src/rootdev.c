@@ -337,10 +337,7 @@ static void load_named(const char *const *names, size_t n)
 		char full[4096];
 		if (path_fmt(full, sizeof(full), "%s/%s", dir, order[i]) < 0)
 			continue;
-		autoclose int fd = open(full, O_RDONLY | O_CLOEXEC);
-		const char *ext = strstr(strrchr(full, '/'), ".ko");
-		int flags = ext && ext[3] == '.' ? MODULE_INIT_COMPRESSED_FILE : 0;
-		if (fd < 0 || (syscall(SYS_finit_module, fd, "", flags) < 0 && errno != EEXIST))
+		if (module_load_file(full) < 0)
 			log_msg("root: module %s: %s", order[i], strerror(errno));
 	}
 	free(order);
