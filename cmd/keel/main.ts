@@ -17,6 +17,8 @@ commands:
   run        boot an image under QEMU, or write a launcher for
              Hyper-V, hyperkit, xhyve, vfkit, VirtualBox, VMware (keel run --help)
   pkg        build package folders into images      (keel pkg --help)
+  serve      serve an image over HTTP for iPXE network boot (keel serve --help)
+  test       build and boot test cases, report TAP or JUnit  (keel test --help)
   cache      the image store: ls, pull, push, rm, clean, verify, export, import
   version    print keel's version
 `
@@ -31,6 +33,8 @@ const commands: Record<string, () => Promise<Command>> = {
   cache: async () => (await import('./cache.js')).cacheCommand,
   run: async () => (await import('./run.js')).runCommand,
   pkg: async () => (await import('./pkg.js')).pkgCommand,
+  serve: async () => (await import('./serve.js')).serveCommand,
+  test: async () => (await import('./test.js')).testCommand,
   version: async () => async (io) => {
     io.stdout.write(`keel ${version()}\n`)
     return 0
