@@ -1,0 +1,223 @@
+// Running cases: build (one at a time: builds share the package cache and
+// the CPU), boot (up to `jobs` at once), check, report. Each case's files go
+// to OUT/NAME/: build.log, the image, console.log, check.log.
+import { spawn } from 'node:child_process'
+import { constants, createWriteStream, type WriteStream } from 'node:fs'
+import { access, copyFile, mkdir, open, readFile, rm, stat } from 'node:fs/promises'
+import { isAbsolute, join } from 'node:path'
+import { errorMessage } from '../errors/index.js'
+import { createRealRunner } from '../exec/index.js'
+import type { Logger } from '../log/index.js'
+import { detectBootInput, type Accel, type Firmware } from '../run/index.js'
+import { bootCase, type BootOutcome } from './boot.js'
+import { cleanConsoleLine } from './expect.js'
+import { skipReason, type TestCase } from './cases.js'
+import type { CaseResult } from './report.js'
+import { allowedPatterns } from './scan.js'
+
+/** Builds a case's manifests into kernel+initrd; returns the image prefix (PREFIX-kernel, ...). */
+export type BuildCase = (c: TestCase, dir: string, log: WriteStream) => Promise<string>
+
+export interface RunOptions {
+  outDir: string
+  jobs: number
+  accel: Accel
+  defaultTimeoutMs: number
+  /** Failure pattern ids no case fails on. */
+  allow: readonly string[]
+  build: BuildCase
+  log: Logger
+  /** Keep the images of passing cases (failing cases always keep theirs). */
+  keepImages?: boolean
+  settleMs?: number
+  checkTimeoutMs?: number
+  /** Called as each case ends (in completion order), with its index in `cases`. */
+  onResult?: (index: number, result: CaseResult) => void
+}
+
+const tailLength = 30
+
+function tailOf(text: string, n = tailLength): string[] {
+  const lines = text.trimEnd().split('\n').map(cleanConsoleLine)
+  return lines.slice(Math.max(0, lines.length - n))
+}
+
+async function readTail(path: string): Promise<string[]> {
+  try {
+    return tailOf(await readFile(path, 'utf8'))
+  } catch {
+    return []
+  }
+}
+
+/** A queue of one: builds run in turn, boots overlap them. */
+function createLock(): <T>(fn: () => Promise<T>) => Promise<T> {
+  let last: Promise<unknown> = Promise.resolve()
+  return <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = last.then(fn, fn)
+    last = run.catch(() => undefined)
+    return run
+  }
+}
+
+/** Runs every case; results come back in the order of `cases`. */
+export async function runCases(cases: readonly TestCase[], o: RunOptions): Promise<CaseResult[]> {
+  const results: CaseResult[] = new Array(cases.length)
+  const buildLock = createLock()
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < cases.length) {
+      const index = next++
+      const c = cases[index]!
+      const started = Date.now()
+      let result: CaseResult
+      try {
+        result = await runCase(c, o, buildLock)
+      } catch (err) {
+        result = { name: c.name, status: 'fail', kind: 'boot', reason: `could not run the case: ${errorMessage(err)}`, durationMs: 0 }
+      }
+      result.durationMs = Date.now() - started
+      results[index] = result
+      o.onResult?.(index, result)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(o.jobs, cases.length)) }, worker))
+  return results
+}
+
+async function runCase(c: TestCase, o: RunOptions, buildLock: ReturnType<typeof createLock>): Promise<CaseResult> {
+  const base = { name: c.name, durationMs: 0 }
+  const skip = skipReason(c, { accel: o.accel })
+  if (skip) return { ...base, status: 'skip', reason: skip }
+  const dir = join(o.outDir, c.name.replace(/^\/+/, ''))
+  await rm(dir, { recursive: true, force: true })
+  await mkdir(dir, { recursive: true })
+
+  // Build.
+  const buildLog = join(dir, 'build.log')
+  let prefix: string
+  o.log.info(`${c.name}: building`)
+  const logStream = createWriteStream(buildLog)
+  try {
+    prefix = await buildLock(() => o.build(c, dir, logStream))
+  } catch (err) {
+    logStream.write(`error: ${errorMessage(err)}\n`)
+    await new Promise<void>((r) => logStream.end(r))
+    return { ...base, status: 'fail', kind: 'build', reason: `build failed: ${errorMessage(err)}`, details: { 'build log': buildLog }, tail: await readTail(buildLog) }
+  }
+  await new Promise<void>((r) => logStream.end(r))
+
+  // Boot.
+  const consoleLog = join(dir, 'console.log')
+  const timeoutMs = c.timeoutMs ?? o.defaultTimeoutMs
+  const boot = await detectBootInput(prefix)
+  const disks = await prepareDisks(c, dir)
+  const firmware = c.run.uefi ? await prepareFirmware(dir) : undefined
+  o.log.info(`${c.name}: booting (${o.accel}, timeout ${timeoutMs / 1000} s)`)
+  const outcome = await bootCase({
+    boot, accel: o.accel, cpus: c.run.cpus, memoryMiB: c.run.memoryMiB, disks,
+    ...(firmware ? { firmware } : {}),
+    expect: c.expect, allow: allowedPatterns(c.labels, o.allow),
+    timeoutMs, settleMs: o.settleMs ?? 10_000, traceMs: 2000, consoleLog,
+  })
+  const verdict = judgeBoot(outcome, timeoutMs)
+  const details: Record<string, string> = { ...verdict.details, console: consoleLog }
+  if (verdict.reason) {
+    return { ...base, status: 'fail', kind: verdict.kind!, reason: verdict.reason, details, tail: await readTail(consoleLog) }
+  }
+
+  // Check.
+  if (c.check) {
+    const checkLog = join(dir, 'check.log')
+    const check = await runCheck(c, { consoleLog, dir, prefix, log: checkLog, timeoutMs: o.checkTimeoutMs ?? 120_000 })
+    if (check.failed) {
+      return { ...base, status: 'fail', kind: 'check', reason: `check script failed (${check.how})`, details: { check: c.check, 'check log': checkLog, console: consoleLog }, tail: await readTail(checkLog) }
+    }
+  }
+  if (!o.keepImages) {
+    for (const suffix of ['-kernel', '-initrd.img', '-cmdline', '-sbom.spdx.json']) await rm(`${prefix}${suffix}`, { force: true })
+    for (const d of disks) if (d.path.startsWith(dir)) await rm(d.path, { force: true })
+  }
+  return { ...base, status: 'pass', details: { console: consoleLog } }
+}
+
+/** Pass or fail from what the boot saw: a failure pattern first, then a missing line, then QEMU's exit. */
+export function judgeBoot(b: BootOutcome, timeoutMs: number): { reason?: string; kind?: CaseResult['kind']; details: Record<string, string> } {
+  if (b.hit) {
+    return {
+      kind: 'pattern',
+      reason: `${b.hit.pattern.description} (pattern ${b.hit.pattern.id}) at console line ${b.hit.lineNumber}`,
+      details: { pattern: b.hit.pattern.id, line: b.hit.line },
+    }
+  }
+  if (!b.matched) {
+    const why = b.timedOut ? `timed out after ${timeoutMs / 1000} s`
+      : b.exit.signal ? `QEMU ended by ${b.exit.signal} first`
+        : `the guest stopped first (QEMU exit ${b.exit.code})`
+    const details: Record<string, string> = { expected: b.missing ?? '', 'expect line': String(b.missingLine ?? '') }
+    if (b.qemuStderr && !b.stopped) details['qemu stderr'] = b.qemuStderr.split('\n').slice(-5).join('\n')
+    return { kind: 'missing', reason: `never saw ${b.missing}; ${why}`, details }
+  }
+  if (!b.stopped && b.exit.code !== 0) {
+    return { kind: 'exit', reason: `QEMU exited with ${b.exit.signal ?? `code ${b.exit.code}`}`, details: { 'qemu stderr': b.qemuStderr.split('\n').slice(-5).join('\n') } }
+  }
+  return { details: {} }
+}
+
+/** A --disk that names a relative path is made in the case's output folder for this run. */
+async function prepareDisks(c: TestCase, dir: string): Promise<Array<{ path: string; format: string }>> {
+  const out: Array<{ path: string; format: string }> = []
+  for (const d of c.run.disks) {
+    const path = isAbsolute(d.path) ? d.path : join(dir, d.path)
+    const there = await stat(path).then(() => true, () => false)
+    if (!there) {
+      if (d.format === 'raw') {
+        const fh = await open(path, 'wx')
+        await fh.truncate(d.sizeBytes)
+        await fh.close()
+      } else {
+        await createRealRunner().run('qemu-img', ['create', '-q', '-f', d.format, path, String(d.sizeBytes)])
+      }
+    }
+    out.push({ path, format: d.format })
+  }
+  return out
+}
+
+async function prepareFirmware(dir: string): Promise<Firmware> {
+  const code = '/usr/share/OVMF/OVMF_CODE_4M.fd'
+  const vars = join(dir, 'OVMF_VARS.fd')
+  await copyFile('/usr/share/OVMF/OVMF_VARS_4M.fd', vars)
+  return { code, vars }
+}
+
+async function runCheck(
+  c: TestCase, o: { consoleLog: string; dir: string; prefix: string; log: string; timeoutMs: number },
+): Promise<{ failed: boolean; how: string }> {
+  const script = c.check!
+  const executable = await access(script, constants.X_OK).then(() => true, () => false)
+  const [cmd, args] = executable ? [script, []] : ['/bin/sh', [script]]
+  const fh = await open(o.log, 'w')
+  try {
+    return await new Promise((resolve) => {
+      const child = spawn(cmd, args, {
+        cwd: c.dir,
+        stdio: ['ignore', fh.fd, fh.fd],
+        env: {
+          ...process.env,
+          KEEL_TEST_NAME: c.name, KEEL_TEST_CASE: c.dir, KEEL_TEST_OUT: o.dir,
+          KEEL_TEST_CONSOLE: o.consoleLog, KEEL_TEST_IMAGE: o.prefix,
+        },
+      })
+      const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs)
+      child.on('error', (err) => { clearTimeout(timer); resolve({ failed: true, how: `could not start: ${err.message}` }) })
+      child.on('exit', (code, signal) => {
+        clearTimeout(timer)
+        if (signal) resolve({ failed: true, how: signal === 'SIGKILL' ? `killed after ${o.timeoutMs / 1000} s` : `killed by ${signal}` })
+        else resolve({ failed: code !== 0, how: `exit ${code}` })
+      })
+    })
+  } finally {
+    await fh.close()
+  }
+}
