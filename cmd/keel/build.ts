@@ -12,7 +12,8 @@ import { loadManifests, manifestData } from '../../pkg/manifest/index.js'
 import { bootFilesFrom, conflictingFormats, formatTools, outputFormats, type OutputContext } from '../../pkg/output/index.js'
 import { requireTools } from '../../pkg/exec/index.js'
 import { resolveImages } from '../../pkg/resolve/index.js'
-import { parseCommandArgs, parseSize } from './args.js'
+import { reportTools, writeBuildReport } from '../../pkg/report/index.js'
+import { parseCommandArgs, parseIntOption, parseSize } from './args.js'
 import { createBuildContext, registryOptions, registryUsage } from './context.js'
 import { UsageError, type CliIO } from './io.js'
 
@@ -30,12 +31,17 @@ options:
       --suite SUITE    Debian suite with --mirror (default: the host's release)
       --dry-run        check and merge the manifests, print the result, build nothing
       --pull           pull registry images even when the store has them
+      --report         also write NAME-report.html: a boot timeline (one boot under
+                       QEMU) and the image's size by component (docs/report.md)
+      --report=FILE    the same, written to FILE
+      --report-timeout SECONDS  how long the report's boot may take (default 120)
 ${registryUsage}
   -v, --verbose        show package build steps as they run
 `
 
 export async function buildCommand(io: CliIO, args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, {
+  // --report takes an optional FILE, which parseArgs cannot express: --report=FILE.
+  const { values, positionals } = parseCommandArgs(args.flatMap((a) => a.startsWith('--report=') ? ['--report', '--report-file', a.slice(9)] : [a]), {
     output: { type: 'string', short: 'o' },
     name: { type: 'string', short: 'n' },
     format: { type: 'string', short: 'f', multiple: true },
@@ -45,6 +51,9 @@ export async function buildCommand(io: CliIO, args: string[]): Promise<number> {
     verbose: { type: 'boolean', short: 'v' },
     'dry-run': { type: 'boolean' },
     pull: { type: 'boolean' },
+    report: { type: 'boolean' },
+    'report-file': { type: 'string' },
+    'report-timeout': { type: 'string' },
     ...registryOptions,
     help: { type: 'boolean', short: 'h' },
   }, buildUsage)
@@ -66,6 +75,11 @@ export async function buildCommand(io: CliIO, args: string[]): Promise<number> {
   const name = values.name ?? (first === '-' ? 'keel' : basename(first).replace(/\.ya?ml$/, ''))
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw new UserError(`--name ${JSON.stringify(name)}: use letters, digits, ".", "_" and "-"`)
   const outDir = resolve(io.cwd, values.output ?? '.')
+  if (values['report-file'] === '') throw new UsageError('--report=FILE: FILE is empty', buildUsage)
+  const reportFile = values['report-file'] !== undefined ? resolve(io.cwd, values['report-file'])
+    : values.report ? join(outDir, `${name}-report.html`) : undefined
+  const reportTimeout = parseIntOption(values['report-timeout'], 'report-timeout', buildUsage, 120)
+  if (reportTimeout < 1) throw new UsageError('--report-timeout must be at least 1', buildUsage)
 
   // Every problem in every manifest is reported before any work is done.
   const manifest = await loadManifests(positionals, io.readStdin, io.cwd)
@@ -75,7 +89,7 @@ export async function buildCommand(io: CliIO, args: string[]): Promise<number> {
     return 0
   }
   // The host tools the formats need, before any download or build.
-  requireTools(formats.flatMap((f) => formatTools[f] ?? []))
+  requireTools([...formats.flatMap((f) => formatTools[f] ?? []), ...(reportFile ? reportTools : [])])
   const ctx = await createBuildContext(io, {
     mirror: values.mirror, suite: values.suite, verbose: values.verbose,
     platform: values.platform, insecureRegistry: values['insecure-registry'], pull: values.pull,
@@ -100,12 +114,23 @@ export async function buildCommand(io: CliIO, args: string[]): Promise<number> {
       bootFiles: bootFilesFrom(tar, scratch, epoch),
       ...(sizeBytes === undefined ? {} : { sizeBytes }),
     }
+    const written: string[] = []
     for (const format of formats) {
       const files = await withAction(`writing ${format}`, () => outputFormats[format]!(out))
       for (const f of files) io.stdout.write(`${f}\n`)
+      written.push(...files)
     }
     const sbom = await withAction('writing the SBOM', () => writeSbom(outDir, name, assembled.images, epoch, version()))
     io.stdout.write(`${sbom}\n`)
+    if (reportFile) {
+      const report = await withAction('writing the build report', () => writeBuildReport({
+        file: reportFile, dir: outDir, name, formats, keelVersion: version(), tree: assembled.tree,
+        filesPaths: manifest.files.map((f) => f.path), written, timeoutMs: reportTimeout * 1000,
+        cacheDir: ctx.cacheDir, onProgress: (m) => io.log.info(m),
+      }))
+      if (report.boot.status !== 'done') io.log.warn(report.boot.note)
+      io.stdout.write(`${report.file}\n`)
+    }
   } finally {
     await content.dispose()
   }
