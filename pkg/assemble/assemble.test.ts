@@ -1,6 +1,7 @@
 import t from 'tap'
 import { memoryImage, tarOf } from '../../test/helpers/memory-image.js'
-import { ContentStore, contentBuffer, type FsTree, type TreeEntry } from '../layers/index.js'
+import tar from 'tar-stream'
+import { ContentStore, FsTree, contentBuffer, memoryContent, type TreeEntry } from '../layers/index.js'
 import { parseManifest } from '../manifest/index.js'
 import type { ImageSource } from '../oci/index.js'
 import { assembleTree, type AssembleInput } from './assemble.js'
@@ -100,6 +101,26 @@ t.test('the tar stream is the same bytes every time, whatever folder the content
   const a = await build()
   const b = await build()
   t.ok(a.equals(b))
+})
+
+t.test('empty files, in memory and from a layer, go through the tar stream', async (t) => {
+  // tar-stream never finishes a file entry given no body, even of size 0:
+  // keel build then stopped with nothing written, and exit 0.
+  const tree = new FsTree()
+  tree.set({ path: 'empty-memory', type: 'file', mode: 0o644, uid: 0, gid: 0, content: memoryContent('') }, 'test')
+  tree.set({ path: 'no-content', type: 'file', mode: 0o644, uid: 0, gid: 0 }, 'test')
+  tree.set({ path: 'z', type: 'file', mode: 0o644, uid: 0, gid: 0, content: memoryContent('after') }, 'test')
+  const names: string[] = []
+  const extract = tar.extract()
+  const reading = (async () => {
+    for await (const entry of extract) {
+      names.push(`${entry.header.name}:${entry.header.size}`)
+      entry.resume()
+    }
+  })()
+  treeToTar(tree, 0).pipe(extract as unknown as NodeJS.WritableStream)
+  await reading
+  t.same(names, ['empty-memory:0', 'no-content:0', 'z:5'])
 })
 
 t.test('missing pieces of the kernel image are named', async (t) => {

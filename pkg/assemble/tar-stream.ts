@@ -33,8 +33,11 @@ async function writeEntry(pack: tar.Pack, e: TreeEntry, epoch: number): Promise<
     size,
   }
   if (e.type !== 'file' || !e.content || size === 0) {
+    // A file entry without a body is never finished by tar-stream (it waits
+    // for data even when the size is 0): an empty file gets an empty body.
     await new Promise<void>((resolve, reject) => {
-      pack.entry(header, (err) => (err ? reject(err) : resolve()))
+      if (e.type === 'file') pack.entry(header, Buffer.alloc(0), (err) => (err ? reject(err) : resolve()))
+      else pack.entry(header, (err) => (err ? reject(err) : resolve()))
     })
     return
   }
