@@ -83,7 +83,7 @@ t.test('limits and confinement hold in a real boot, and the machine stays up', a
   if (build.code !== 0) return
 
   const boot = await bootAndWatch(join(out, 'security'), [
-    'all services started (7 of 7)',
+    'all services started (8 of 8)',
     /^ender: done waiting after \d+ rounds/m,
     'ender: powering off now',
     'shutdown begun (power off)',
@@ -95,15 +95,17 @@ t.test('limits and confinement hold in a real boot, and the machine stays up', a
   t.ok(boot.ok, `every expected line came, in order${boot.missing ? `; never saw: ${boot.missing}` : ''}`)
   t.equal(boot.timedOut, false, 'the guest powered off by itself')
   t.equal(boot.code, 0, 'keel run exits 0 after a clean power-off')
+  // (busybox stat names no type for cgroup2's magic; cgroup.controllers is cgroup2's own file)
+  t.match(log, /sysbind: \/sys\/fs\/cgroup is \S+, \/sys\/fs\/cgroup\/cgroup.controllers$/m, 'a service binding the host /sys starts, with cgroup2 at /sys/fs/cgroup')
   const rounds = /^ender: done waiting after (\d+) rounds/m.exec(log)
   t.ok(rounds && Number(rounds[1]) < 90, `every service reported before ender's deadline (${rounds?.[1]} rounds)`)
 
   const shutdown = at(log, 'shutdown begun (power off)')
   const before = shutdown >= 0 ? log.slice(0, shutdown) : log
   t.test('nothing else went down', async (t) => {
-    // The probes run once and exit 0; the hog is the only one that may die.
+    // The probes and sysbind run once and exit 0; the hog is the only one that may die.
     const exits = [...before.matchAll(/service (\S+) exited \(([^)]*)\)/g)].map((m) => `${m[1]} (${m[2]})`)
-    t.same(exits.filter((e) => !e.startsWith('hog ')).sort(), ['probe (exit 0)', 'probe-free (exit 0)'],
+    t.same(exits.filter((e) => !e.startsWith('hog ')).sort(), ['probe (exit 0)', 'probe-free (exit 0)', 'sysbind (exit 0)'],
       `only the hog was killed before shutdown (${exits.join(', ')})`)
     t.notMatch(log, /^\[[ \d.]+\] Out of memory: Killed process/m, 'the kernel never ran out of memory as a whole')
     t.notMatch(log, /Kernel panic|BUG:|Oops/, 'no kernel panic or oops')

@@ -314,7 +314,15 @@ static int mount_one(int rootfd, const char *bundle, const struct spec_mount *m,
 			return err_sys(e, "bind mount %s on %s", source, dest);
 	} else if (mount(source, target, type, o.flags & ~(is_tmpfs(type) ? MS_RDONLY : 0),
 			 o.data[0] ? o.data : NULL) < 0) {
-		return err_sys(e, "mount %s on %s", type, dest);
+		/* A bind of the host's /sys (as LinuxKit's getty and metadata
+		 * have) already shows this cgroup2 at the destination, and the
+		 * kernel refuses a superblock on its own root: bind the host's
+		 * instead, as runc does, with the same flags below. */
+		if (errno != EBUSY || strcmp(type, "cgroup2") != 0)
+			return err_sys(e, "mount %s on %s", type, dest);
+		if (mount("/sys/fs/cgroup", target, NULL, MS_BIND, NULL) < 0)
+			return err_sys(e, "bind mount /sys/fs/cgroup on %s", dest);
+		bind = true;
 	}
 
 	bool remount = bind && (o.flags & PER_MOUNT_FLAGS);
