@@ -105,3 +105,26 @@ t.test('merging: kernel fields replaced by later non-empty ones, lists concatena
   const dup = parseManifest('services:\n  - name: getty\n    image: x\n', 'c.yml', '/w')
   t.throws(() => mergeManifests([a, dup]), /c\.yml:2:11: services\[0\]\.name: duplicate service name "getty" \(first at a\.yml:11\)/)
 })
+
+t.test('an unquoted octal mode keeps its text, as LinuxKit reads it (its getty package writes mode: 0666)', async (t) => {
+  const m = parseManifest(`kernel:
+  image: k
+services:
+  - name: getty
+    image: g
+    devices:
+      - path: /dev/console
+        type: c
+        major: 5
+        minor: 1
+        mode: 0666
+files:
+  - path: etc/x
+    contents: "x"
+    mode: 0600
+`, 'm.yml', '/')
+  t.equal(m.services[0]!.devices?.[0]?.mode, '0666')
+  t.equal(m.files[0]!.mode, '0600')
+  t.equal((loadYaml('other: 0666\n', 'f.yml').data as { other: unknown }).other, 666, 'other keys keep YAML\'s reading')
+  t.throws(() => parseManifest('kernel:\n  image: k\nfiles:\n  - path: a\n    contents: ""\n    mode: 644\n', 'm.yml', '/'), /mode/, 'a mode without its leading zero is still refused')
+})

@@ -1,6 +1,6 @@
 // YAML text → plain data, keeping where each value came from so that every
 // problem can be reported as file:line:col: path: message.
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml'
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml'
 import { UserError } from '../errors/index.js'
 
 export type YamlPath = ReadonlyArray<string | number>
@@ -68,6 +68,7 @@ export function loadYaml(text: string, file: string): YamlSource {
     throw new UserError(lines.join('\n'))
   }
   checkDepth(doc.contents as Node | null, file, linePos)
+  keepOctalModes(doc)
   let data: unknown
   try {
     data = doc.toJS({ maxAliasCount: limits.maxAliasCount })
@@ -108,6 +109,22 @@ export function loadYaml(text: string, file: string): YamlSource {
       return { file, line: pos.line, col: pos.col, path: formatPath(path), message }
     },
   }
+}
+
+/**
+ * `mode: 0666`, unquoted, is the string "0666" to LinuxKit (its YAML decoder
+ * keeps a scalar's text for a string field); to YAML 1.2 it is the number
+ * 666, the leading zero lost. For `mode` keys only, such an octal-looking
+ * number keeps its text, so LinuxKit's package configs read unchanged.
+ */
+function keepOctalModes(doc: Document): void {
+  visit(doc, {
+    Pair(_, pair) {
+      if (!isScalar(pair.key) || pair.key.value !== 'mode' || !isScalar(pair.value)) return
+      const v = pair.value
+      if (typeof v.value === 'number' && typeof v.source === 'string' && /^0[0-7]+$/.test(v.source)) v.value = v.source
+    },
+  })
 }
 
 function parseText(text: string): { doc: Document; lineCounter: LineCounter; errors: Array<{ pos: [number, number]; message: string }> } {
