@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 
 # command:package pairs for every host tool the build, the boot and the tests use
 # (docker-registry, skopeo, umoci and htpasswd are the tests' real peers; gpg
-# and gpg-agent sign the tests' throwaway Debian archives); a command that
-# starts with / is a file the package installs.
+# and gpg-agent sign the tests' throwaway Debian archives; ssh logs in to the
+# sshd example; chromium renders keel build --report's page in its test);
+# a command that starts with / is a file the package installs.
 tools="
 qemu-system-x86_64:qemu-system-x86
 qemu-img:qemu-utils
@@ -43,6 +44,12 @@ gpgv:gpgv
 gpg:gpg
 gpg-agent:gpg-agent
 gpgconf:gpgconf
+ssh:openssh-client
+ssh-keygen:openssh-client
+openssl:openssl
+readelf:binutils
+chromium:chromium
+/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf:fonts-liberation
 "
 missing=""
 for pair in $tools; do

@@ -123,7 +123,7 @@ files:
     contents: "x"
     mode: 0600
 `, 'm.yml', '/')
-  t.equal(m.services[0]!.devices?.[0]?.mode, '0666')
+  t.equal((m.services[0]!['devices'] as Array<{ mode?: unknown }>)[0]?.mode, '0666')
   t.equal(m.files[0]!.mode, '0600')
   t.equal((loadYaml('other: 0666\n', 'f.yml').data as { other: unknown }).other, 666, 'other keys keep YAML\'s reading')
   t.throws(() => parseManifest('kernel:\n  image: k\nfiles:\n  - path: a\n    contents: ""\n    mode: 644\n', 'm.yml', '/'), /mode/, 'a mode without its leading zero is still refused')
