@@ -7,7 +7,7 @@
 #include <sys/utsname.h>
 
 #include "coldplug.h"
-#include "inflate.h"
+#include "common/inflate.h"
 #include "log.h"
 
 #ifndef MODULE_INIT_COMPRESSED_FILE
@@ -227,7 +227,7 @@ int module_load_file(const char *path)
 		err_t e;
 		if (read_file(path, 64u << 20, &gz, &gzlen, &e) < 0)
 			return -1;
-		int r = gunzip_mem((const unsigned char *)gz, gzlen, 256u << 20, &ko, &kolen, &e);
+		int r = gunzip_mem((const unsigned char *)gz, gzlen, 256u << 20, &ko, &kolen, e.msg, sizeof(e.msg));
 		free(gz);
 		if (r < 0) {
 			log_msg("module %s: %s", path, e.msg);

@@ -1,10 +1,13 @@
 #include "kmod.h"
+#include <stdlib.h>
 
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+
+#include "common/inflate.h"
 
 static bool same_name(const char *a, size_t alen, const char *b)
 {
@@ -88,6 +91,37 @@ bool kmod_has_fs(const char *filesystems, const char *fstype)
 	return false;
 }
 
+/* One module file: .ko with finit_module; .ko.gz (as keel's kernel package
+ * stores them: its kernel cannot decompress modules) inflated here and
+ * loaded with init_module. Already loaded is success. */
+static int load_file(const char *name, const char *path, err_t *e)
+{
+	size_t n = strlen(path);
+	if (n > 6 && strcmp(path + n - 6, ".ko.gz") == 0) {
+		autofree char *gz = NULL;
+		size_t gzlen = 0, kolen = 0;
+		unsigned char *ko = NULL;
+		char why[200];
+		if (read_file(path, 64u << 20, &gz, &gzlen, e) < 0)
+			return err_prefix(e, "module %s", name);
+		if (gunzip_mem((const unsigned char *)gz, gzlen, 256u << 20, &ko, &kolen, why, sizeof(why)) < 0)
+			return err_set(e, "module %s: %s: %s", name, path, why);
+		long r = syscall(SYS_init_module, ko, kolen, "");
+		int saved = errno;
+		free(ko);
+		errno = saved;
+		if (r < 0 && errno != EEXIST)
+			return err_sys(e, "module %s: load %s", name, path);
+		return 0;
+	}
+	autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(e, "module %s: open %s", name, path);
+	if (syscall(SYS_finit_module, fd, "", 0) < 0 && errno != EEXIST)
+		return err_sys(e, "module %s: load %s", name, path);
+	return 0;
+}
+
 int kmod_load(const char *dir, const char *name, err_t *e)
 {
 	char path[4096];
@@ -103,11 +137,8 @@ int kmod_load(const char *dir, const char *name, err_t *e)
 	for (int i = 0; i < n; i++) {
 		if (path_fmt(path, sizeof(path), "%s/%s", dir, paths[i]) < 0)
 			return err_sys(e, "module %s", paths[i]);
-		autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return err_sys(e, "module %s: open %s", name, path);
-		if (syscall(SYS_finit_module, fd, "", 0) < 0 && errno != EEXIST)
-			return err_sys(e, "module %s: load %s", name, path);
+		if (load_file(name, path, e) < 0)
+			return -1;
 	}
 	return 0;
 }

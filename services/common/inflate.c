@@ -1,6 +1,9 @@
 #include "inflate.h"
 
+#include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +12,23 @@
  * them) are looked up in a table indexed by the next bits of input; longer
  * ones are decoded canonically one bit at a time (RFC 1951 3.2.2: per
  * length, the codes of that length are consecutive numbers). */
+
+/* Where a failure is described: the caller's buffer. Self-contained on
+ * purpose, so that keel's init and the service packages can both build it. */
+struct why {
+	char *buf;
+	size_t size;
+};
+
+__attribute__((format(printf, 2, 3))) static int fail(struct why *w, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (w->size)
+		vsnprintf(w->buf, w->size, fmt, ap);
+	va_end(ap);
+	return -1;
+}
 
 struct bits {
 	const unsigned char *in;
@@ -129,10 +149,10 @@ struct out {
 	size_t n, cap, limit;
 };
 
-static int out_grow(struct out *o, size_t more, err_t *e)
+static int out_grow(struct out *o, size_t more, struct why *e)
 {
 	if (more > o->limit - o->n)
-		return err_set(e, "gzip: the data is larger than %zu bytes", o->limit);
+		return fail(e, "gzip: the data is larger than %zu bytes", o->limit);
 	if (o->n + more <= o->cap)
 		return 0;
 	size_t cap = o->cap ? o->cap : 65536;
@@ -142,13 +162,13 @@ static int out_grow(struct out *o, size_t more, err_t *e)
 		cap = o->limit;
 	unsigned char *p = realloc(o->p, cap);
 	if (!p)
-		return err_sys(e, "gzip");
+		return fail(e, "gzip: %s", strerror(errno));
 	o->p = p;
 	o->cap = cap;
 	return 0;
 }
 
-static inline int out_room(struct out *o, size_t more, err_t *e)
+static inline int out_room(struct out *o, size_t more, struct why *e)
 {
 	return more <= o->cap - o->n ? 0 : out_grow(o, more, e);
 }
@@ -164,12 +184,12 @@ static const unsigned char dist_extra[30] = { 0, 0, 0, 0, 1, 1, 2, 2,  3,  3,  4
 					      6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13 };
 
 /* Literals and back-references until the end-of-block symbol. */
-static int inflate_codes(struct bits *b, struct out *o, const struct code *lit, const struct code *dist, err_t *e)
+static int inflate_codes(struct bits *b, struct out *o, const struct code *lit, const struct code *dist, struct why *e)
 {
 	for (;;) {
 		int sym = code_decode(b, lit);
 		if (sym < 0)
-			return err_set(e, "gzip: %s", b->truncated ? "the data ends too soon" : "a bad literal/length code");
+			return fail(e, "gzip: %s", b->truncated ? "the data ends too soon" : "a bad literal/length code");
 		if (sym < 256) {
 			if (out_room(o, 1, e) < 0)
 				return -1;
@@ -180,16 +200,16 @@ static int inflate_codes(struct bits *b, struct out *o, const struct code *lit, 
 			return 0;
 		sym -= 257;
 		if (sym >= 29)
-			return err_set(e, "gzip: a bad length symbol");
+			return fail(e, "gzip: a bad length symbol");
 		size_t length = (size_t)len_base[sym] + take(b, len_extra[sym]);
 		int d = code_decode(b, dist);
 		if (d < 0 || d >= 30 || b->truncated)
-			return err_set(e, "gzip: %s", b->truncated ? "the data ends too soon" : "a bad distance code");
+			return fail(e, "gzip: %s", b->truncated ? "the data ends too soon" : "a bad distance code");
 		size_t distance = (size_t)dist_base[d] + take(b, dist_extra[d]);
 		if (b->truncated)
-			return err_set(e, "gzip: the data ends too soon");
+			return fail(e, "gzip: the data ends too soon");
 		if (distance > o->n)
-			return err_set(e, "gzip: a back-reference before the start of the data");
+			return fail(e, "gzip: a back-reference before the start of the data");
 		if (out_room(o, length, e) < 0)
 			return -1;
 		unsigned char *to = o->p + o->n;
@@ -204,19 +224,19 @@ static int inflate_codes(struct bits *b, struct out *o, const struct code *lit, 
 	}
 }
 
-static int inflate_stored(struct bits *b, struct out *o, err_t *e)
+static int inflate_stored(struct bits *b, struct out *o, struct why *e)
 {
 	b->buf = 0; /* the rest of the current byte is padding */
 	b->have = 0;
 	if (b->len - b->pos < 4)
-		return err_set(e, "gzip: the data ends too soon");
+		return fail(e, "gzip: the data ends too soon");
 	unsigned n = b->in[b->pos] | (unsigned)b->in[b->pos + 1] << 8;
 	unsigned check = b->in[b->pos + 2] | (unsigned)b->in[b->pos + 3] << 8;
 	b->pos += 4;
 	if ((n ^ 0xffff) != check)
-		return err_set(e, "gzip: a stored block's length is damaged");
+		return fail(e, "gzip: a stored block's length is damaged");
 	if (b->len - b->pos < n)
-		return err_set(e, "gzip: the data ends too soon");
+		return fail(e, "gzip: the data ends too soon");
 	if (out_room(o, n, e) < 0)
 		return -1;
 	memcpy(o->p + o->n, b->in + b->pos, n);
@@ -225,7 +245,7 @@ static int inflate_stored(struct bits *b, struct out *o, err_t *e)
 	return 0;
 }
 
-static int inflate_fixed(struct bits *b, struct out *o, err_t *e)
+static int inflate_fixed(struct bits *b, struct out *o, struct why *e)
 {
 	static struct code lit, dist;
 	static int built;
@@ -248,26 +268,26 @@ static int inflate_fixed(struct bits *b, struct out *o, err_t *e)
 	return inflate_codes(b, o, &lit, &dist, e);
 }
 
-static int inflate_dynamic(struct bits *b, struct out *o, err_t *e)
+static int inflate_dynamic(struct bits *b, struct out *o, struct why *e)
 {
 	static const unsigned char order[19] = { 16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15 };
 	unsigned char lens[NLITLEN + NDIST];
 	struct code lencode, lit, dist;
 	unsigned nlit = take(b, 5) + 257, ndist = take(b, 5) + 1, nlen = take(b, 4) + 4;
 	if (b->truncated)
-		return err_set(e, "gzip: the data ends too soon");
+		return fail(e, "gzip: the data ends too soon");
 	if (nlit > 286 || ndist > NDIST)
-		return err_set(e, "gzip: a block header with too many codes");
+		return fail(e, "gzip: a block header with too many codes");
 	memset(lens, 0, 19);
 	for (unsigned i = 0; i < nlen; i++)
 		lens[order[i]] = (unsigned char)take(b, 3);
 	if (b->truncated || code_build(&lencode, lens, 19) < 0)
-		return err_set(e, "gzip: %s", b->truncated ? "the data ends too soon" : "a bad code-length code");
+		return fail(e, "gzip: %s", b->truncated ? "the data ends too soon" : "a bad code-length code");
 	/* The literal/length and distance lengths, run-length coded as one list. */
 	for (unsigned i = 0; i < nlit + ndist;) {
 		int sym = code_decode(b, &lencode);
 		if (sym < 0)
-			return err_set(e, "gzip: %s", b->truncated ? "the data ends too soon" : "a bad code length");
+			return fail(e, "gzip: %s", b->truncated ? "the data ends too soon" : "a bad code length");
 		if (sym < 16) {
 			lens[i++] = (unsigned char)sym;
 			continue;
@@ -276,7 +296,7 @@ static int inflate_dynamic(struct bits *b, struct out *o, err_t *e)
 		unsigned repeat;
 		if (sym == 16) {
 			if (i == 0)
-				return err_set(e, "gzip: a repeat with nothing to repeat");
+				return fail(e, "gzip: a repeat with nothing to repeat");
 			value = lens[i - 1];
 			repeat = 3 + take(b, 2);
 		} else if (sym == 17) {
@@ -285,14 +305,14 @@ static int inflate_dynamic(struct bits *b, struct out *o, err_t *e)
 			repeat = 11 + take(b, 7);
 		}
 		if (b->truncated || i + repeat > nlit + ndist)
-			return err_set(e, "gzip: %s", b->truncated ? "the data ends too soon" : "code lengths past the end");
+			return fail(e, "gzip: %s", b->truncated ? "the data ends too soon" : "code lengths past the end");
 		memset(lens + i, value, repeat);
 		i += repeat;
 	}
 	if (lens[256] == 0)
-		return err_set(e, "gzip: a block without an end-of-block code");
+		return fail(e, "gzip: a block without an end-of-block code");
 	if (code_build(&lit, lens, nlit) < 0 || code_build(&dist, lens + nlit, ndist) < 0)
-		return err_set(e, "gzip: a block's codes are over-subscribed");
+		return fail(e, "gzip: a block's codes are over-subscribed");
 	return inflate_codes(b, o, &lit, &dist, e);
 }
 
@@ -324,15 +344,17 @@ static int skip_string(const unsigned char *in, size_t len, size_t *pos)
 	return 0;
 }
 
-int gunzip_mem(const unsigned char *in, size_t len, size_t limit, unsigned char **out, size_t *outlen, err_t *e)
+int gunzip_mem(const unsigned char *in, size_t len, size_t limit, unsigned char **out, size_t *outlen, char *why,
+	       size_t whysize)
 {
+	struct why w = { why, whysize }, *e = &w;
 	enum { FHCRC = 2, FEXTRA = 4, FNAME = 8, FCOMMENT = 16 };
 	*out = NULL;
 	*outlen = 0;
 	if (len < 18 || in[0] != 0x1f || in[1] != 0x8b)
-		return err_set(e, "gzip: not gzip data");
+		return fail(e, "gzip: not gzip data");
 	if (in[2] != 8)
-		return err_set(e, "gzip: compression method %u is not deflate", in[2]);
+		return fail(e, "gzip: compression method %u is not deflate", in[2]);
 	unsigned flags = in[3];
 	size_t pos = 10;
 	if (flags & FEXTRA) {
@@ -340,11 +362,11 @@ int gunzip_mem(const unsigned char *in, size_t len, size_t limit, unsigned char 
 		pos += 2 + xlen;
 	}
 	if ((flags & FNAME && skip_string(in, len, &pos) < 0) || (flags & FCOMMENT && skip_string(in, len, &pos) < 0))
-		return err_set(e, "gzip: the header ends too soon");
+		return fail(e, "gzip: the header ends too soon");
 	if (flags & FHCRC)
 		pos += 2;
 	if (pos + 8 > len)
-		return err_set(e, "gzip: the header ends too soon");
+		return fail(e, "gzip: the header ends too soon");
 
 	struct bits b = { .in = in, .len = len - 8, .pos = pos };
 	struct out o = { .limit = limit };
@@ -354,7 +376,7 @@ int gunzip_mem(const unsigned char *in, size_t len, size_t limit, unsigned char 
 		unsigned type = take(&b, 2);
 		int r;
 		if (b.truncated)
-			r = err_set(e, "gzip: the data ends too soon");
+			r = fail(e, "gzip: the data ends too soon");
 		else if (type == 0)
 			r = inflate_stored(&b, &o, e);
 		else if (type == 1)
@@ -362,7 +384,7 @@ int gunzip_mem(const unsigned char *in, size_t len, size_t limit, unsigned char 
 		else if (type == 2)
 			r = inflate_dynamic(&b, &o, e);
 		else
-			r = err_set(e, "gzip: a block of the reserved type 3");
+			r = fail(e, "gzip: a block of the reserved type 3");
 		if (r < 0) {
 			free(o.p);
 			return -1;
@@ -374,11 +396,11 @@ int gunzip_mem(const unsigned char *in, size_t len, size_t limit, unsigned char 
 	uint32_t want_len = t[4] | (uint32_t)t[5] << 8 | (uint32_t)t[6] << 16 | (uint32_t)t[7] << 24;
 	if (b.pos != b.len) {
 		free(o.p);
-		return err_set(e, "gzip: %zu bytes after the compressed data (only one member is read)", b.len - b.pos);
+		return fail(e, "gzip: %zu bytes after the compressed data (only one member is read)", b.len - b.pos);
 	}
 	if (crc32_update(0, o.p, o.n) != want_crc || (uint32_t)o.n != want_len) {
 		free(o.p);
-		return err_set(e, "gzip: the data does not match its CRC-32 and length");
+		return fail(e, "gzip: the data does not match its CRC-32 and length");
 	}
 	*out = o.p ? o.p : malloc(1);
 	*outlen = o.n;
