@@ -78,3 +78,45 @@ t.test('show-tag warns when a folder with packages has no lock yet', async (t) =
   t.equal(await run(a, ['pkg', 'show-tag', 'p']), 0)
   t.match(a.err.join(''), /has no build\.lock yet/)
 })
+
+t.test('--build-arg: part of the tag when it changes build.yml\'s value; a bad one is a usage error', async (t) => {
+  const dir = t.testdir({ p: { 'build.yml': 'image: x\nbuildArgs: [A=1]\n' } })
+  const tagWith = async (...extra: string[]): Promise<string> => {
+    const a = io(dir)
+    t.equal(await run(a, ['pkg', 'show-tag', ...extra, 'p']), 0, a.err.join(''))
+    return a.out.join('').trim()
+  }
+  const plain = await tagWith()
+  t.equal(await tagWith('--build-arg', 'A=1'), plain, 'the value build.yml has: same tag')
+  t.not(await tagWith('--build-arg', 'A=2'), plain)
+  t.not(await tagWith('--build-arg', 'B=1'), plain)
+  const bad = io(dir)
+  t.equal(await run(bad, ['pkg', 'build', '--build-arg', 'KEEL_WORK=/x', 'p']), 2)
+  t.match(bad.err.join(''), /--build-arg KEEL_WORK is set by keel itself/)
+})
+
+t.test('pkg --help describes push, --registry and --build-arg', async (t) => {
+  const a = io('/')
+  t.equal(await run(a, ['pkg', '--help']), 0)
+  t.match(a.out.join(''), /keel pkg push/)
+  t.match(a.out.join(''), /--registry HOST/)
+  t.match(a.out.join(''), /--build-arg NAME=VALUE/)
+})
+
+t.test('several folders build two at a time; references in the folders\' order; a failure is reported', async (t) => {
+  const dir = t.testdir({
+    slow: { 'build.yml': 'image: slow\nbuild:\n  - sleep 0.5\n  - mkdir -p "$KEEL_ROOTFS/etc"\n' },
+    fast: { 'build.yml': 'image: fast\nbuild:\n  - mkdir -p "$KEEL_ROOTFS/etc"\n' },
+    bad: { 'build.yml': 'image: bad\nbuild:\n  - exit 3\n' },
+  })
+  const env = { KEEL_CACHE: join(dir, 'cache') }
+  const a = io(dir, env)
+  t.equal(await run(a, ['pkg', 'build', 'slow', 'fast']), 0, a.err.join(''))
+  t.match(a.out.join('').split('\n'), [/^docker\.io\/keel\/slow:/, /^docker\.io\/keel\/fast:/, ''])
+  const b = io(dir, env)
+  t.not(await run(b, ['pkg', 'build', '-j', '2', '--force', 'bad', 'slow']), 0)
+  t.match(b.err.join(''), /bad\/build\.yml: build step 1 \(exit 3\)/)
+  t.equal(b.out.join(''), '', 'nothing printed when a folder failed')
+  const c = io(dir, env)
+  t.equal(await run(c, ['pkg', 'build', '-j', '0', 'fast']), 2, '-j 0 is a usage error')
+})

@@ -1,24 +1,27 @@
 // Package folder → OCI image in the store:
 //   read build.yml → [no build.lock, or --update-lock: resolve the Debian
 //   packages against the verified archive, write build.lock] → hash the folder,
-//   build.lock included (the tag) → [already stored? done] → fetch the pinned
-//   .debs (cache first) and unpack them → copy files → run host build steps
-//   → pack the tree as one reproducible layer → store config + manifest, tag.
+//   build.lock and --build-arg overrides included (the tag) → [already stored?
+//   done] → [a registry configured? pull that exact tag; found: done] → fetch
+//   the pinned .debs (cache first) and unpack them → copy files → run host
+//   build steps → pack the tree as one reproducible layer → store config +
+//   manifest, tag → [--push: push the tag to the registry].
 import { createHash } from 'node:crypto'
 import { chmod, copyFile, cp, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { Transform } from 'node:stream'
 import { createGzip } from 'node:zlib'
 import * as apt from '../apt/index.js'
-import { withAction, UserError } from '../errors/index.js'
+import { errorMessage, withAction, IntegrityError, UserError } from '../errors/index.js'
 import type { ToolRunner } from '../exec/index.js'
 import type { Logger } from '../log/index.js'
 import { mediaTypes, mobyConfigLabel, normalizeReference, type Descriptor, type ImageConfig } from '../oci/index.js'
-import type { Store } from '../store/index.js'
+import { RegistryNotFoundError, type RegistryClient } from '../registry/index.js'
+import { pullImage, pushImage, type Store } from '../store/index.js'
 import { packDirectory, type EntryOverride, type ExtraEntry } from '../tar/index.js'
 import { hashPackageDir } from './hash.js'
 import { createLock, lockDrift, lockFileName, readLock, removeLock, writeLock, type LockFile } from './lock.js'
-import { readPackageSpec, type PackageSpec } from './spec.js'
+import { expandTagTemplate, readPackageSpec, type PackageSpec } from './spec.js'
 
 export interface ArchiveOptions {
   /** Archive sources; default: the host's apt configuration. */
@@ -45,6 +48,18 @@ export interface BuildContext {
   verbose?: boolean
   /** Seconds since the epoch for every timestamp in the image (SOURCE_DATE_EPOCH). */
   sourceDateEpoch?: number
+  /** --build-arg: NAME → VALUE over build.yml's buildArgs; part of the tag. */
+  buildArgs?: ReadonlyMap<string, string>
+  /**
+   * The client for package images' registry: with one, a tag the store
+   * lacks is pulled from the registry (when one is configured, see
+   * registryReference) before anything is built.
+   */
+  registry?: RegistryClient
+  /** --registry HOST[/PATH]: the registry package images are pushed to and pulled from. */
+  packageRegistry?: string
+  /** Push each package image to its registry once it is in the store. */
+  push?: boolean
 }
 
 export interface PackageRef {
@@ -52,20 +67,64 @@ export interface PackageRef {
   tag: string
   /** Normalised reference, e.g. docker.io/keel/init:0123abcd... */
   ref: string
+  /** build.yml's buildArgs with the --build-arg overrides: the build steps' environment. */
+  buildArgs: Map<string, string>
 }
 
 export interface BuildResult extends PackageRef {
   descriptor: Descriptor
   built: boolean
+  /** The registry reference the image was pulled from, when it was. */
+  pulledFrom?: string
+  /** The registry reference it was pushed to, with ctx.push. */
+  pushedTo?: string
 }
 
 /** Reads a package folder and works out the image reference it builds. */
-export async function describePackage(dir: string): Promise<PackageRef> {
-  const abs = resolve(dir)
-  const spec = await readPackageSpec(abs)
+export async function describePackage(dir: string, options: { buildArgs?: ReadonlyMap<string, string> } = {}): Promise<PackageRef> {
+  const spec = await readPackageSpec(resolve(dir))
+  return referenceOf(spec, options.buildArgs)
+}
+
+async function referenceOf(spec: PackageSpec, overrides: ReadonlyMap<string, string> = new Map()): Promise<PackageRef> {
   await checkExtraSources(spec)
-  const tag = await hashPackageDir(abs, spec.extraSources)
-  return { spec, tag, ref: normalizeReference(`${spec.org}/${spec.image}:${tag}`) }
+  const changed = new Map([...overrides].filter(([name, value]) => spec.buildArgs.get(name) !== value))
+  const tag = expandTagTemplate(spec.tagTemplate, await hashPackageDir(spec.dir, spec.extraSources, changed))
+  return { spec, tag, ref: normalizeReference(`${spec.org}/${spec.image}:${tag}`), buildArgs: new Map([...spec.buildArgs, ...overrides]) }
+}
+
+/** Whether the first part of an org (or --registry) names a registry host: a dot, a port, or localhost, as in Docker's references. */
+function startsWithHost(name: string): boolean {
+  const first = name.split('/')[0]!
+  return first.includes('.') || first.includes(':') || first === 'localhost'
+}
+
+/** What is wrong with a --registry value, or undefined. */
+export function checkPackageRegistry(raw: string): string | undefined {
+  if (/^[a-z]+:\/\//i.test(raw)) return `${JSON.stringify(raw)}: give HOST[:PORT][/PATH] without a scheme (plain HTTP is for localhost and --insecure-registry)`
+  if (!startsWithHost(raw)) return `${JSON.stringify(raw)} does not start with a registry host (a name with a dot or a port, or localhost)`
+  try {
+    normalizeReference(`${raw.replace(/\/+$/, '')}/x:y`)
+  } catch (err) {
+    return `${JSON.stringify(raw)} is not a valid registry prefix: ${errorMessage(err)}`
+  }
+  return undefined
+}
+
+/**
+ * Where a package image lives in a registry, or undefined when none is
+ * configured: with `prefix` (--registry HOST[/PATH]), PREFIX/ORG/IMAGE:TAG,
+ * ORG less any registry host it starts with; else, when org starts with a
+ * registry host (127.0.0.1:5000/keel), the image's own reference.
+ */
+export function registryReference(pkg: Pick<PackageRef, 'spec' | 'tag'>, prefix?: string): string | undefined {
+  const { org, image } = pkg.spec
+  const orgHasHost = startsWithHost(org)
+  if (prefix !== undefined) {
+    const path = orgHasHost ? org.split('/').slice(1).join('/') : org
+    return normalizeReference(`${prefix.replace(/\/+$/, '')}/${path === '' ? '' : `${path}/`}${image}:${pkg.tag}`)
+  }
+  return orgHasHost ? normalizeReference(`${org}/${image}:${pkg.tag}`) : undefined
 }
 
 /** Builds the package in `dir` unless the store already has its tag. */
@@ -75,16 +134,56 @@ export async function buildPackage(dir: string, ctx: BuildContext): Promise<Buil
   return withAction(`building package ${spec.image} (${dir})`, async () => {
     // The lock is settled first: it is part of the folder, so of the tag.
     const lock = await settleLock(spec, ctx)
-    await checkExtraSources(spec)
-    const tag = await hashPackageDir(abs, spec.extraSources)
-    const pkg: PackageRef = { spec, tag, ref: normalizeReference(`${spec.org}/${spec.image}:${tag}`) }
+    const pkg = await referenceOf(spec, ctx.buildArgs)
+    const remote = registryReference(pkg, ctx.packageRegistry)
+    let result: BuildResult | undefined
     if (!ctx.force) {
       const existing = await ctx.store.resolve(pkg.ref)
       if (existing) {
         ctx.log.debug(`${pkg.ref} is in the store`)
-        return { ...pkg, descriptor: existing, built: false }
+        result = { ...pkg, descriptor: existing, built: false }
+      } else if (remote !== undefined && ctx.registry !== undefined) {
+        const pulled = await pullPackage(pkg, remote, ctx.registry, ctx)
+        if (pulled) return { ...pkg, descriptor: pulled, built: false, pulledFrom: remote }
       }
     }
+    result ??= await buildInStore(pkg, lock, ctx)
+    if (ctx.push) {
+      const target = remote ?? pkg.ref
+      if (!ctx.registry) throw new UserError(`cannot push ${pkg.ref}: no registry client`)
+      await pushImage(ctx.store, pkg.ref, target, { client: ctx.registry, log: ctx.log })
+      result.pushedTo = target
+    }
+    return result
+  })
+}
+
+/**
+ * Pulls exactly `remote` into the store and tags it as the package's own
+ * reference. A registry that does not have it (HTTP 404) means "build it";
+ * a registry that cannot be reached or refuses us is a warning, and the
+ * package is built here (a content-hash tag builds the same anywhere); an
+ * image that fails its digest checks is an error.
+ */
+async function pullPackage(pkg: PackageRef, remote: string, client: RegistryClient, ctx: BuildContext): Promise<Descriptor | undefined> {
+  try {
+    const r = await pullImage(ctx.store, remote, { client, log: ctx.log, platform: { os: 'linux', architecture: 'amd64' } })
+    if (r.ref !== pkg.ref) await ctx.store.tag(pkg.ref, r.descriptor)
+    if (r.pulled) ctx.log.info(`${pkg.spec.image}: pulled ${remote} instead of building it`)
+    return r.descriptor
+  } catch (err) {
+    if (err instanceof RegistryNotFoundError) {
+      ctx.log.info(`${pkg.spec.image}: ${remote} is not in the registry yet: building it`)
+      return undefined
+    }
+    if (err instanceof IntegrityError) throw err
+    ctx.log.warn(`${pkg.spec.image}: could not pull ${remote}, building it here instead: ${errorMessage(err)}`)
+    return undefined
+  }
+}
+
+async function buildInStore(pkg: PackageRef, lock: LockFile | undefined, ctx: BuildContext): Promise<BuildResult> {
+  {
     ctx.log.info(`building ${pkg.ref}`)
     const tmpRoot = join(ctx.cacheDir, 'tmp')
     await mkdir(tmpRoot, { recursive: true })
@@ -92,15 +191,25 @@ export async function buildPackage(dir: string, ctx: BuildContext): Promise<Buil
     try {
       const rootfs = join(work, 'rootfs')
       await mkdir(rootfs)
+      // Each phase's time, for --debug (and bench/pkg's profile).
+      let mark = performance.now()
+      const lap = (what: string): void => {
+        const now = performance.now()
+        ctx.log.debug(`${pkg.spec.image}: ${what} in ${((now - mark) / 1000).toFixed(2)} s`)
+        mark = now
+      }
       const meta = await unpackDebianPackages(pkg.spec, lock, rootfs, ctx)
+      lap('Debian packages unpacked')
       await copyPackageFiles(pkg.spec, rootfs)
-      await runBuildSteps(pkg.spec, rootfs, join(work, 'work'), ctx)
+      await runBuildSteps(pkg, rootfs, join(work, 'work'), ctx)
+      lap('files copied and build steps run')
       const descriptor = await storeImage(pkg, rootfs, meta, ctx)
+      lap('layer packed and stored')
       return { ...pkg, descriptor, built: true }
     } finally {
       await rm(work, { recursive: true, force: true })
     }
-  })
+  }
 }
 
 /**
@@ -235,7 +344,8 @@ async function buildContext(spec: PackageSpec, workDir: string): Promise<string>
   return context
 }
 
-async function runBuildSteps(spec: PackageSpec, rootfs: string, workDir: string, ctx: BuildContext): Promise<void> {
+async function runBuildSteps(pkg: PackageRef, rootfs: string, workDir: string, ctx: BuildContext): Promise<void> {
+  const { spec } = pkg
   if (spec.build.length === 0) return
   await mkdir(workDir, { recursive: true })
   const context = await buildContext(spec, workDir)
@@ -246,6 +356,7 @@ async function runBuildSteps(spec: PackageSpec, rootfs: string, workDir: string,
         cwd: context,
         inherit: ctx.verbose === true,
         env: {
+          ...Object.fromEntries(pkg.buildArgs),
           KEEL_ROOTFS: rootfs,
           KEEL_WORK: workDir,
           KEEL_PKG_DIR: context,
@@ -265,7 +376,8 @@ async function storeImage(pkg: PackageRef, rootfs: string, meta: UnpackMeta, ctx
     },
   })
   const tarStream = packDirectory(rootfs, { mtime, overrides: meta.overrides, extras: meta.extras })
-  const gz = createGzip({ level: 6 })
+  // 256 KiB chunks: fewer thread-pool round trips than the default 16 KiB; the same bytes.
+  const gz = createGzip({ level: 6, chunkSize: 256 * 1024 })
   const stored = ctx.store.putBlobStream((tarStream as unknown as NodeJS.ReadableStream).pipe(hashTar).pipe(gz))
   tarStream.on('error', (err: Error) => gz.destroy(err))
   const layerBlob = await stored

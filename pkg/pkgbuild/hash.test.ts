@@ -43,3 +43,13 @@ t.test('an extra source is part of the tag: its content and where it goes', asyn
   t.equal(await hashPackageDir(pkg, extra), ha, 'and back')
   t.not(await hashPackageDir(pkg, [{ ...extra[0]!, dest: 'common' }]), ha, 'the destination counts')
 })
+
+t.test('build args given on the command line are part of the tag, when they change something', async (t) => {
+  const dir = t.testdir({ 'build.yml': 'image: x\nbuildArgs: [A=1]\n' })
+  const plain = await hashPackageDir(dir)
+  t.equal(await hashPackageDir(dir, [], new Map()), plain)
+  const b2 = await hashPackageDir(dir, [], new Map([['B', '2']]))
+  t.not(b2, plain, 'an override counts')
+  t.not(await hashPackageDir(dir, [], new Map([['B', '3']])), b2, 'its value counts')
+  t.equal(await hashPackageDir(dir, [], new Map([['B', '2'], ['C', '']])), await hashPackageDir(dir, [], new Map([['C', ''], ['B', '2']])), 'order does not')
+})

@@ -35,14 +35,23 @@ async function hashTree(outer: Hash, dir: string, prefix: string): Promise<void>
   }
 }
 
-/** The tag: the folder's content and that of each extra source, under its destination. */
-export async function hashPackageDir(dir: string, extras: readonly ExtraSource[] = []): Promise<string> {
+/**
+ * The tag: the folder's content and that of each extra source, under its
+ * destination, and the build args given on the command line (build.yml's
+ * own are in the folder already). Only args that change build.yml's value
+ * count, in name order, so naming an arg with its build.yml value changes
+ * nothing.
+ */
+export async function hashPackageDir(dir: string, extras: readonly ExtraSource[] = [], argOverrides: ReadonlyMap<string, string> = new Map()): Promise<string> {
   const outer = createHash('sha256')
   outer.update(`${packageFormatVersion}\0`)
   await hashTree(outer, dir, '')
   for (const x of extras) {
     outer.update(`x ${x.dest}\0`)
     await hashTree(outer, x.source, `${x.dest}/`)
+  }
+  for (const name of [...argOverrides.keys()].sort()) {
+    outer.update(`a ${name}\0${argOverrides.get(name)!}\0`)
   }
   return outer.digest('hex').slice(0, 20)
 }

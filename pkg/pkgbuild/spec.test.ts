@@ -1,5 +1,5 @@
 import t from 'tap'
-import { parsePackageSpec, readPackageSpec } from './spec.js'
+import { expandTagTemplate, parseBuildArg, parsePackageSpec, readPackageSpec } from './spec.js'
 
 t.test('a full build.yml parses', async (t) => {
   const spec = parsePackageSpec(`image: busybox
@@ -66,4 +66,40 @@ t.test('extra-sources: LinuxKit\'s "SOURCE:DESTINATION", the source from the pac
   t.match(err.message, /build\.yml:4:5: extra-sources\[1\]: destination "\/abs" must be a relative path/)
   t.match(err.message, /build\.yml:5:5: extra-sources\[2\]: destination "\.\.\/out"/)
   t.match(err.message, /build\.yml:6:5: extra-sources\[3\]: destination "build\.yml"/)
+})
+
+t.test('buildArgs: LinuxKit\'s NAME=VALUE list; the value may hold = and be empty', async (t) => {
+  const spec = parsePackageSpec('image: x\nbuildArgs:\n  - VERSION=1.2\n  - FLAGS=-O2 -DX=1\n  - EMPTY=\n', 'build.yml', '/d')
+  t.same([...spec.buildArgs], [['VERSION', '1.2'], ['FLAGS', '-O2 -DX=1'], ['EMPTY', '']])
+  t.same([...parsePackageSpec('image: x\n', 'build.yml', '/d').buildArgs], [], 'none by default')
+  const err = t.throws(() => parsePackageSpec('image: x\nbuildArgs:\n  - NOEQUALS\n  - 1X=a\n  - KEEL_ROOTFS=/\n  - A=1\n  - A=2\nbuildargs: []\n', 'build.yml', '/d')) as Error
+  t.match(err.message.split('\n'), [
+    /^build\.yml:3:5: buildArgs\[0\]: "NOEQUALS" must be NAME=VALUE$/,
+    /^build\.yml:4:5: buildArgs\[1\]: "1X" is not a valid name/,
+    /^build\.yml:5:5: buildArgs\[2\]: KEEL_ROOTFS is set by keel itself/,
+    /^build\.yml:7:5: buildArgs\[4\]: A is given twice$/,
+    /^build\.yml:8:1: buildargs: unknown field; did you mean "buildArgs"\?$/,
+  ])
+  t.match(t.throws(() => parsePackageSpec('image: x\nbuildArgs: A=1\n', 'build.yml', '/d')), /build\.yml:2:12: buildArgs: must be a list of strings/)
+})
+
+t.test('tag: LinuxKit\'s template, which must keep {{.Hash}}', async (t) => {
+  t.equal(parsePackageSpec('image: x\n', 'build.yml', '/d').tagTemplate, '{{.Hash}}')
+  const spec = parsePackageSpec('image: x\ntag: "v2-{{ .Hash }}"\n', 'build.yml', '/d')
+  t.equal(expandTagTemplate(spec.tagTemplate, 'abc'), 'v2-abc')
+  for (const [tag, why] of [
+    ['latest', /tag: must contain \{\{\.Hash\}\}/],
+    ['"{{.Hash}}-{{.Version}}"', /tag: only \{\{\.Hash\}\} may appear/],
+    ['"-{{.Hash}}"', /tag: "-\{\{\.Hash\}\}" does not give a valid tag/],
+    ['"a/{{.Hash}}"', /tag: "a\/\{\{\.Hash\}\}" does not give a valid tag/],
+  ] as const) {
+    t.match((t.throws(() => parsePackageSpec(`image: x\ntag: ${tag}\n`, 'build.yml', '/d')) as Error).message, new RegExp(`^build\\.yml:2:6: ${why.source}`), tag)
+  }
+})
+
+t.test('a --build-arg is checked as a buildArgs entry is', async (t) => {
+  t.same(parseBuildArg('A_1=x=y'), { name: 'A_1', value: 'x=y' })
+  t.match(parseBuildArg('=x'), /must be NAME=VALUE/)
+  t.match(parseBuildArg('SOURCE_DATE_EPOCH=1'), /set by keel itself/)
+  t.match(parseBuildArg('A-B=1'), /not a valid name/)
 })

@@ -1,7 +1,9 @@
 // A package folder's build.yml: what keel builds into an OCI image.
 //
 //   image: busybox                 # image name (required)
-//   org: keel                      # namespace of the image reference (default keel)
+//   org: keel                      # namespace of the image reference (default keel);
+//                                  # a registry host in it (127.0.0.1:5000/keel) is where push and pull go
+//   tag: "{{.Hash}}"               # LinuxKit's tag template; must contain {{.Hash}}
 //   arches: [amd64]
 //   packages: [busybox-static]     # Debian packages, dependencies resolved
 //   exclude: [libc6]               # never pulled in as a dependency
@@ -14,6 +16,7 @@
 //   extra-sources: ["../common:src/common"]  # folders from outside, in the build context
 //   build:                         # host commands, run with sh -e in the folder
 //     - make -C src O="$KEEL_WORK/obj"
+//   buildArgs: [VERSION=1]         # LinuxKit's build args: environment of the build steps, part of the tag
 //   config: {...}                  # becomes the org.mobyproject.config label
 import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
@@ -39,13 +42,51 @@ export interface PackageSpec {
   build: string[]
   /** LinuxKit's extra-sources: folders outside the package, part of its tag, copied into the build context. */
   extraSources: ExtraSource[]
+  /** LinuxKit's buildArgs: NAME=VALUE, in the environment of the build steps. */
+  buildArgs: Map<string, string>
+  /** LinuxKit's tag template: {{.Hash}} stands for the content hash. */
+  tagTemplate: string
   config: Record<string, unknown> | undefined
 }
 
-const topKeys = ['image', 'org', 'arches', 'packages', 'exclude', 'files', 'extra-sources', 'build', 'config'] as const
+const topKeys = ['image', 'org', 'tag', 'arches', 'packages', 'exclude', 'files', 'extra-sources', 'build', 'buildArgs', 'config'] as const
 const fileKeys = ['path', 'source', 'contents', 'mode'] as const
 const namePattern = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/
 const orgPattern = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$|^[a-zA-Z0-9.-]+(?::[0-9]+)?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)+$/
+
+/** A build arg's name: an environment variable name that keel does not set itself. */
+const buildArgName = /^[A-Za-z_][A-Za-z0-9_]*$/
+const reservedArgs = /^(KEEL_.*|SOURCE_DATE_EPOCH|PATH|HOME)$/
+/** {{.Hash}} as Go's text/template writes it, spaces inside the braces allowed. */
+const hashPlaceholder = /\{\{-?\s*\.Hash\s*-?\}\}/g
+const tagPattern = /^[\w][\w.-]{0,127}$/
+
+/**
+ * A build arg, "NAME=VALUE", split; a string saying what is wrong otherwise.
+ * Shared by build.yml's buildArgs and `keel pkg build --build-arg`.
+ */
+export function parseBuildArg(raw: string): { name: string; value: string } | string {
+  const eq = raw.indexOf('=')
+  if (eq <= 0) return `${JSON.stringify(raw)} must be NAME=VALUE`
+  const name = raw.slice(0, eq)
+  if (!buildArgName.test(name)) return `${JSON.stringify(name)} is not a valid name (letters, digits and _, not starting with a digit)`
+  if (reservedArgs.test(name)) return `${name} is set by keel itself (KEEL_*, SOURCE_DATE_EPOCH, PATH and HOME are reserved)`
+  return { name, value: raw.slice(eq + 1) }
+}
+
+/** The tag a template gives for a content hash (LinuxKit's {{.Hash}}). */
+export function expandTagTemplate(template: string, hash: string): string {
+  return template.replace(hashPlaceholder, hash)
+}
+
+/** What is wrong with a tag template, or undefined. */
+function checkTagTemplate(template: string): string | undefined {
+  if (template.match(hashPlaceholder) === null) return 'must contain {{.Hash}}: keel tags are content hashes, so that a changed folder gets a new tag'
+  const sample = expandTagTemplate(template, '0'.repeat(20))
+  if (/\{\{|\}\}/.test(sample)) return 'only {{.Hash}} may appear in the template'
+  if (!tagPattern.test(sample)) return `${JSON.stringify(template)} does not give a valid tag (letters, digits, _ . -, at most 128, not starting with . or -)`
+  return undefined
+}
 
 export async function readPackageSpec(dir: string): Promise<PackageSpec> {
   const file = join(dir, 'build.yml')
@@ -94,6 +135,20 @@ export function parsePackageSpec(text: string, file: string, dir: string): Packa
   const packages = strList('packages', /^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+)?$/, 'Debian package name')
   const exclude = strList('exclude', /^[a-z0-9][a-z0-9+.-]+$/, 'Debian package name')
   const build = strList('build')
+  const buildArgs = new Map<string, string>()
+  strList('buildArgs').forEach((item, i) => {
+    const arg = parseBuildArg(item)
+    if (typeof arg === 'string') { bad(['buildArgs', i], arg); return }
+    if (buildArgs.has(arg.name)) { bad(['buildArgs', i], `${arg.name} is given twice`); return }
+    buildArgs.set(arg.name, arg.value)
+  })
+  let tagTemplate = '{{.Hash}}'
+  if (rawSpec['tag'] !== undefined) {
+    const raw = str(['tag'], rawSpec['tag'])
+    const problem = raw === undefined ? undefined : checkTagTemplate(raw)
+    if (problem !== undefined) bad(['tag'], problem)
+    else if (raw !== undefined) tagTemplate = raw
+  }
   // "SRC:DST": SRC relative to the folder (it may leave it: that is the point), DST inside the build context.
   const extraSources: ExtraSource[] = []
   strList('extra-sources').forEach((item, i) => {
@@ -146,5 +201,5 @@ export function parsePackageSpec(text: string, file: string, dir: string): Packa
     else config = rawConfig as Record<string, unknown>
   }
   throwProblems(problems)
-  return { dir, image, org, arches, packages, exclude, files, build, extraSources, config }
+  return { dir, image, org, arches, packages, exclude, files, build, extraSources, buildArgs, tagTemplate, config }
 }
