@@ -1,6 +1,8 @@
 // Shared set-up for commands that read, build or pull images.
 import { readHostSources, mirrorSources, hostCodename } from '../../pkg/apt/index.js'
+import { UserError } from '../../pkg/errors/index.js'
 import { createRealRunner } from '../../pkg/exec/index.js'
+import { checkPackageRegistry } from '../../pkg/pkgbuild/index.js'
 import type { Platform } from '../../pkg/oci/index.js'
 import { parsePlatform, RegistryClient } from '../../pkg/registry/index.js'
 import type { ResolveContext } from '../../pkg/resolve/index.js'
@@ -48,6 +50,11 @@ export async function createBuildContext(io: CliIO, o: ContextOptions): Promise<
   const sourceDateEpoch = epoch !== undefined && /^[0-9]+$/.test(epoch) ? Number(epoch) : 0
   const sources = o.mirror ? mirrorSources(o.mirror, o.suite ?? hostCodename()) : readHostSources()
   const progress = createProgress(io)
+  // $KEEL_PKG_REGISTRY: where package images are pulled from by tag before
+  // building (as keel pkg build --registry; docs/packages.md).
+  const packageRegistry = io.env['KEEL_PKG_REGISTRY'] || undefined
+  const bad = packageRegistry === undefined ? undefined : checkPackageRegistry(packageRegistry)
+  if (bad !== undefined) throw new UserError(`$KEEL_PKG_REGISTRY: ${bad}`)
   return {
     store,
     cacheDir,
@@ -61,5 +68,6 @@ export async function createBuildContext(io: CliIO, o: ContextOptions): Promise<
     platform: platformOf(o.platform),
     pull: o.pull === true,
     ...(progress ? { onProgress: progress } : {}),
+    ...(packageRegistry ? { packageRegistry } : {}),
   }
 }
