@@ -64,7 +64,7 @@ rm -f "$stage/lib/modules/$version"/*.bin
 # in memory); keel's init decompresses them itself, since this kernel cannot.
 # depmod ran on the plain files (Debian's kmod reads no gzip); the paths in
 # its indexes are renamed to match.
-find "$stage/lib/modules/$version/kernel" -name '*.ko' -exec gzip -9 -n {} +
+find "$stage/lib/modules/$version/kernel" -name '*.ko' -print0 | xargs -0 -r -n 16 -P "$(nproc)" gzip -9 -n
 sed -i -E 's/\.ko(:| |$)/.ko.gz\1/g' "$stage/lib/modules/$version/modules.dep" "$stage/lib/modules/$version/modules.order"
 
 # Replace the package's tree with the kernel image layout.
