@@ -35,6 +35,23 @@ t.test('every LinuxKit example manifest validates unchanged', async (t) => {
   t.not(all.code, 0, 'merging several platform manifests is refused: each has its own services of the same names')
 })
 
+t.test('every keel example validates, and each is boot-tested somewhere', async (t) => {
+  const dir = new URL('../examples/', import.meta.url).pathname
+  const files = readdirSync(dir).filter((f) => f.endsWith('.yml')).sort()
+  t.ok(files.length >= 8)
+  const boot = new URL('./boot/', import.meta.url).pathname
+  const cases = new URL('./cases/', import.meta.url).pathname
+  const tests = [
+    ...readdirSync(boot).map((f) => readFileSync(join(boot, f), 'utf8')),
+    ...readdirSync(cases).flatMap((c) => readdirSync(join(cases, c)).map((f) => readFileSync(join(cases, c, f), 'utf8'))),
+  ].join('\n')
+  for (const f of files) {
+    const r = await keel(['validate', f], dir)
+    t.equal(r.code, 0, `examples/${f} is valid${r.out ? `:\n${r.out}` : ''}`)
+    t.ok(tests.includes(`examples/${f}`), `examples/${f} is named by a boot test or case`)
+  }
+})
+
 t.test('a manifest LinuxKit itself cannot parse is read as its author meant, with a warning', async (t) => {
   const r = await keel(['build', '--dry-run', 'static-ip.yml'], join(fixtures, 'linuxkit-examples'))
   t.equal(r.code, 0)
