@@ -72,6 +72,7 @@ int main(int argc, char **argv)
 	power_buttons_scan();
 	loopback_up();
 	hostname_setup();
+	resolv_conf_setup();
 	mount_volumes();
 	start_ctl();
 	run_onboot();

@@ -27,6 +27,30 @@ void loopback_up(void)
 		log_msg("loopback up: %s", strerror(errno));
 }
 
+void resolv_conf_setup(void)
+{
+	char target[256];
+	ssize_t n = readlink("/etc/resolv.conf", target, sizeof(target) - 1);
+	if (n <= 0)
+		return; /* a file (or none): nothing to make */
+	target[n] = '\0';
+	/* Only a link into /run, a tmpfs this init mounted: never create a
+	 * file anywhere an image's link happens to point. */
+	if (strncmp(target, "/run/", 5) != 0 || strstr(target, "/../") || access(target, F_OK) == 0)
+		return;
+	err_t e;
+	char dir[256];
+	snprintf(dir, sizeof(dir), "%s", target);
+	*strrchr(dir, '/') = '\0';
+	if (mkdir_p(dir, 0755, &e) < 0) {
+		log_msg("resolv.conf: %s", e.msg);
+		return;
+	}
+	autoclose int fd = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		log_msg("resolv.conf: cannot make %s: %s", target, strerror(errno));
+}
+
 void hostname_setup(void)
 {
 	char *text = NULL, name[65] = "keel";

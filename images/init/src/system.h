@@ -20,6 +20,10 @@ void entropy_report(void);
 /* The value of the last key=value word of a kernel command line, into
  * out; 0, or -1 when key is absent or its value does not fit. */
 int cmdline_value(const char *cmdline, const char *key, char *out, size_t size);
+/* /etc/resolv.conf links to /run/resolvconf/resolv.conf (a DHCP client
+ * writes it later): the target is made, empty, so that a service binding
+ * /etc/resolv.conf can start before the network is up. */
+void resolv_conf_setup(void);
 /* From /etc/hostname when present, else "keel". */
 void hostname_setup(void);
 /* sync and reboot(2); never returns, not even if reboot fails. */
