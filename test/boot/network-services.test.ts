@@ -8,27 +8,17 @@
 // checks only that chronyd starts and stays up.
 import t from 'tap'
 import { get } from 'node:http'
-import { createServer } from 'node:net'
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConsoleMatcher } from '../../pkg/run/index.js'
 import { bootAndWatch, keel, repoRoot } from '../helpers/keel-cli.js'
+import { freePort } from '../helpers/net.js'
 
 const work = mkdtempSync(join(tmpdir(), 'keel-network-services-'))
 t.teardown(() => rmSync(work, { recursive: true, force: true }))
 
 /** A TCP port free on 127.0.0.1 right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address()
-      s.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))))
-    })
-  })
-}
 
 interface Page { status: number; body: string }
 

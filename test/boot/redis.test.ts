@@ -3,25 +3,16 @@
 // the host talks to redis-server over plain TCP: PING must answer +PONG,
 // a SET is read back with GET.
 import t from 'tap'
-import { connect, createServer } from 'node:net'
+import { connect } from 'node:net'
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { bootAndWatch, keel, repoRoot } from '../helpers/keel-cli.js'
+import { freePort } from '../helpers/net.js'
 
 const work = mkdtempSync(join(tmpdir(), 'keel-redis-'))
 t.teardown(() => rmSync(work, { recursive: true, force: true }))
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address()
-      s.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))))
-    })
-  })
-}
 
 /** Sends `request` (RESP inline commands) and collects the reply until `until` matches or 5 s pass. */
 function talk(port: number, request: string, until: RegExp): Promise<string> {

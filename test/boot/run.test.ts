@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConsoleMatcher } from '../../pkg/run/index.js'
 import { bootAndWatch, keel, keelBin, repoRoot, type BootResult } from '../helpers/keel-cli.js'
+import { freePort } from '../helpers/net.js'
 
 const work = mkdtempSync(join(tmpdir(), 'keel-run-'))
 t.teardown(() => rmSync(work, { recursive: true, force: true }))
@@ -27,16 +28,6 @@ const prefix = join(work, 'run')
 const BOOT_MS = 240_000
 
 /** A TCP port free on this host right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 /** GET http://HOST:PORT/ → the body, or the error's code. */
 function httpGet(host: string, port: number): Promise<string> {

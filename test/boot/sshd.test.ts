@@ -7,11 +7,11 @@
 import t from 'tap'
 import { execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConsoleMatcher } from '../../pkg/run/index.js'
 import { bootAndWatch, keel } from '../helpers/keel-cli.js'
+import { freePort } from '../helpers/net.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'keel-sshd-'))
 const out = join(dir, 'out')
@@ -27,16 +27,6 @@ function run(cmd: string, args: string[]): Promise<SshResult> {
   })
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.on('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address()
-      srv.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
-    })
-  })
-}
 
 t.test('examples/sshd.yml: key login over the published port, a wrong key refused, poweroff over ssh', async (t) => {
   for (const name of ['key', 'other']) {
