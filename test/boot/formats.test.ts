@@ -89,7 +89,9 @@ t.test('every bootable format boots to the same lines', async (t) => {
   const worker = async (): Promise<void> => {
     while (next < boots.length) {
       const b = boots[next++]!
-      const boot = await bootAndWatch(b.target, expected, { timeoutMs: 240_000, args: ['--mem', '512'] })
+      // Formats of one image share its default state folder (NAME-state, as
+      // LinuxKit names it), which one QEMU at a time may use: one each here.
+      const boot = await bootAndWatch(b.target, expected, { timeoutMs: 240_000, args: ['--mem', '512', '--state', `${b.target}.${b.format}-state`] })
       if (!boot.ok) t.comment(`${b.format} console:\n${boot.console}\nstderr:\n${boot.stderr}`)
       t.ok(boot.ok, `${b.format} boots${boot.missing ? `; never saw: ${boot.missing}` : ''}`)
       t.equal(boot.code, 0, `${b.format}: keel run exits 0 after the guest powers off`)
