@@ -49,16 +49,16 @@ t.test('keel test: the project\'s cases pass, TAP on stdout, JUnit in a file', a
   const out = join(work, 'cases-out')
   const r = await keel(['test', '--junit', junit, '--out', out, 'test/cases'])
   t.equal(r.code, 0, `keel test exits 0\n${r.stdout}\n${r.stderr}`)
-  t.match(r.stdout, /^TAP version 14\n1\.\.2\n/)
+  t.match(r.stdout, /^TAP version 14\n1\.\.3\n/)
   const points = tapPoints(r.stdout)
-  t.same(points.map((p) => [p.ok, p.n, p.name]), [[true, 1, 'test/cases/000_minimal'], [true, 2, 'test/cases/010_default']])
-  t.match(r.stdout, /# pass 2, fail 0, skip 0 in [0-9.]+ s\n$/)
+  t.same(points.map((p) => [p.ok, p.n, p.name]), [[true, 1, 'test/cases/000_minimal'], [true, 2, 'test/cases/010_default'], [true, 3, 'test/cases/020_static_ip']])
+  t.match(r.stdout, /# pass 3, fail 0, skip 0 in [0-9.]+ s\n$/)
   t.match(r.stderr, `builds and console logs in ${out}`)
 
   const xml = readFileSync(junit, 'utf8')
-  t.match(xml, /<testsuites name="keel test" tests="2" failures="0" errors="0" skipped="0" time="[0-9.]+">/)
+  t.match(xml, /<testsuites name="keel test" tests="3" failures="0" errors="0" skipped="0" time="[0-9.]+">/)
   const cases = junitCases(xml)
-  t.same(cases.map((c) => [c.attrs['classname'], c.attrs['name'], c.body]), [['test.cases', '000_minimal', ''], ['test.cases', '010_default', '']])
+  t.same(cases.map((c) => [c.attrs['classname'], c.attrs['name'], c.body]), [['test.cases', '000_minimal', ''], ['test.cases', '010_default', ''], ['test.cases', '020_static_ip', '']])
 
   // The console logs are kept; the images of passing cases are not.
   const minimal = readFileSync(join(out, 'test/cases/000_minimal/console.log'), 'utf8')
@@ -110,7 +110,7 @@ t.test('keel test: cases built to fail fail, each for its reason, with their log
 t.test('keel test: selection and usage, without booting', async (t) => {
   const list = await keel(['test', '--list', '--exclude-labels', 'slow', '--shard', '2/2', 'test/cases', 'test/fixtures/boottest'])
   t.equal(list.code, 0)
-  t.equal(list.stdout, 'test/cases/010_default\ntest/fixtures/boottest/020_segfault\ntest/fixtures/boottest/040_check_fails\n')
+  t.equal(list.stdout, 'test/cases/010_default\ntest/fixtures/boottest/010_crash_loop\ntest/fixtures/boottest/030_missing_line\n')
   for (const args of [['--shard', '3/2', 'test/cases'], ['--format', 'xml', 'test/cases'], ['--allow', 'sneeze', 'test/cases'], []]) {
     const r = await keel(['test', ...args])
     t.equal(r.code, 2, `usage error: ${args.join(' ')}`)

@@ -34,9 +34,11 @@ t.test('examples/getty.yml: a password login on the console, a command, poweroff
       { when: 'Password: ', send: 'changeme\n' },
       {
         when: '(ns: getty) ',
-        send: 'echo keel-getty-$((6*7)); keelctl ps; echo "certificates: $(grep -c BEGIN /hostroot/etc/ssl/certs/ca-certificates.crt)"\n',
+        send: 'echo keel-getty-$((6*7)); keelctl ps; echo "certificates: $(grep -c BEGIN /hostroot/etc/ssl/certs/ca-certificates.crt)"; echo getty-checked\n',
       },
-      { when: /^certificates: /, send: 'poweroff\n' },
+      // Typed input is echoed where the console is: only once the line after
+      // the count has begun does "poweroff" not land inside the count's line.
+      { when: /^getty-checked/, send: 'poweroff\n' },
     ],
   })
   if (!boot.ok) t.comment(`console:\n${boot.console}\nstderr:\n${boot.stderr}`)
