@@ -12,7 +12,6 @@ import { loadManifests, manifestData } from '../../pkg/manifest/index.js'
 import { bootFilesFrom, conflictingFormats, formatTools, outputFormats, type OutputContext } from '../../pkg/output/index.js'
 import { requireTools } from '../../pkg/exec/index.js'
 import { resolveImages } from '../../pkg/resolve/index.js'
-import { reportTools, writeBuildReport } from '../../pkg/report/index.js'
 import { parseCommandArgs, parseIntOption, parseSize } from './args.js'
 import { createBuildContext, registryOptions, registryUsage } from './context.js'
 import { UsageError, type CliIO } from './io.js'
@@ -89,7 +88,9 @@ export async function buildCommand(io: CliIO, args: string[]): Promise<number> {
     return 0
   }
   // The host tools the formats need, before any download or build.
-  requireTools([...formats.flatMap((f) => formatTools[f] ?? []), ...(reportFile ? reportTools : [])])
+  // pkg/report (and the QEMU runner it uses) is loaded only for --report.
+  const report = reportFile ? await import('../../pkg/report/index.js') : undefined
+  requireTools([...formats.flatMap((f) => formatTools[f] ?? []), ...(report ? report.reportTools : [])])
   const ctx = await createBuildContext(io, {
     mirror: values.mirror, suite: values.suite, verbose: values.verbose,
     platform: values.platform, insecureRegistry: values['insecure-registry'], pull: values.pull,
@@ -122,14 +123,14 @@ export async function buildCommand(io: CliIO, args: string[]): Promise<number> {
     }
     const sbom = await withAction('writing the SBOM', () => writeSbom(outDir, name, assembled.images, epoch, version()))
     io.stdout.write(`${sbom}\n`)
-    if (reportFile) {
-      const report = await withAction('writing the build report', () => writeBuildReport({
+    if (reportFile && report) {
+      const page = await withAction('writing the build report', () => report.writeBuildReport({
         file: reportFile, dir: outDir, name, formats, keelVersion: version(), tree: assembled.tree,
         filesPaths: manifest.files.map((f) => f.path), written, timeoutMs: reportTimeout * 1000,
         cacheDir: ctx.cacheDir, onProgress: (m) => io.log.info(m),
       }))
-      if (report.boot.status !== 'done') io.log.warn(report.boot.note)
-      io.stdout.write(`${report.file}\n`)
+      if (page.boot.status !== 'done') io.log.warn(page.boot.note)
+      io.stdout.write(`${page.file}\n`)
     }
   } finally {
     await content.dispose()
