@@ -1,14 +1,12 @@
 #!/bin/sh
-# Makes this machine ready to build and test keel: installs the Debian tools
-# keel runs (when missing, with apt-get, as root) and the npm dependencies,
-# then compiles the TypeScript. Safe to run again; does little when all is there.
+# Makes this machine ready to build and run keel (and, with --for-tests, to
+# run its tests): installs the Debian tools keel runs (when missing, with
+# apt-get, as root) and the npm dependencies, then compiles the TypeScript.
+# Safe to run again; does little when all is there.
 set -eu
 cd "$(dirname "$0")/.."
 
-# command:package pairs for every host tool the build, the boot and the tests use
-# (docker-registry, skopeo, umoci and htpasswd are the tests' real peers; gpg
-# and gpg-agent sign the tests' throwaway Debian archives; ssh logs in to the
-# sshd example; chromium renders keel build --report's page in its test);
+# command:package pairs for every host tool building and booting images uses;
 # a command that starts with / is a file the package installs.
 tools="
 qemu-system-x86_64:qemu-system-x86
@@ -22,10 +20,6 @@ depmod:kmod
 xz:xz-utils
 zstd:zstd
 setpriv:util-linux
-docker-registry:docker-registry
-skopeo:skopeo
-umoci:umoci
-htpasswd:apache2-utils
 xorriso:xorriso
 syslinux:syslinux
 /usr/lib/ISOLINUX/isolinux.bin:isolinux
@@ -41,16 +35,28 @@ mke2fs:e2fsprogs
 fakeroot:fakeroot
 gpgv:gpgv
 /usr/share/keyrings/debian-archive-keyring.gpg:debian-archive-keyring
+openssl:openssl
+readelf:binutils
+"
+# With --for-tests (npm test), also the tests' real peers: docker-registry,
+# skopeo, umoci and htpasswd; gpg and gpg-agent sign the tests' throwaway
+# Debian archives; ssh logs in to the sshd example; chromium renders
+# keel build --report's page.
+if [ "${1:-}" = "--for-tests" ]; then
+  tools="$tools
+docker-registry:docker-registry
+skopeo:skopeo
+umoci:umoci
+htpasswd:apache2-utils
 gpg:gpg
 gpg-agent:gpg-agent
 gpgconf:gpgconf
 ssh:openssh-client
 ssh-keygen:openssh-client
-openssl:openssl
-readelf:binutils
 chromium:chromium
 /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf:fonts-liberation
 "
+fi
 missing=""
 for pair in $tools; do
   cmd=${pair%%:*}
