@@ -8,36 +8,13 @@ import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } f
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { isStaticElf, parseTap } from '../../test/helpers/c-tests.js'
 
 const services = dirname(dirname(fileURLToPath(import.meta.url)))
 const work = mkdtempSync(join(tmpdir(), 'keel-format-test-'))
 t.teardown(() => rmSync(work, { recursive: true, force: true }))
 
-interface Tap { plan: number | undefined; ok: number; notOk: string[] }
 
-function parseTap(out: string): Tap {
-  const result: Tap = { plan: undefined, ok: 0, notOk: [] }
-  for (const line of out.split('\n')) {
-    const plan = /^1\.\.(\d+)$/.exec(line)
-    if (plan) result.plan = Number(plan[1])
-    else if (/^ok \d+/.test(line)) result.ok++
-    else if (/^not ok \d+/.test(line)) result.notOk.push(line)
-  }
-  return result
-}
-
-/** A static ELF has no program interpreter (PT_INTERP) and no dynamic section. */
-function isStaticElf(buf: Buffer): boolean {
-  if (buf.length < 64 || buf.readUInt32BE(0) !== 0x7f454c46 || buf[4] !== 2) return false
-  const phoff = Number(buf.readBigUInt64LE(0x20))
-  const phentsize = buf.readUInt16LE(0x36)
-  const phnum = buf.readUInt16LE(0x38)
-  for (let i = 0; i < phnum; i++) {
-    const type = buf.readUInt32LE(phoff + i * phentsize)
-    if (type === 2 || type === 3) return false
-  }
-  return true
-}
 
 for (const [pkg, prog] of [['format', 'format'], ['mount', 'mountie']] as const) {
   t.test(`services/${pkg}`, async (t) => {

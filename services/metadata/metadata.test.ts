@@ -8,6 +8,7 @@ import { lstatSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { isStaticElf, parseTap } from '../../test/helpers/c-tests.js'
 
 const pkg = dirname(fileURLToPath(import.meta.url))
 const src = join(pkg, 'src')
@@ -16,18 +17,6 @@ t.teardown(() => rmSync(work, { recursive: true, force: true }))
 
 const make = (...args: string[]) => spawnSync('make', ['-s', '-C', src, `O=${work}`, ...args], { encoding: 'utf8', timeout: 300_000 })
 
-/** A static ELF has no program interpreter (PT_INTERP) and no dynamic section. */
-function isStaticElf(buf: Buffer): boolean {
-  if (buf.length < 64 || buf.readUInt32BE(0) !== 0x7f454c46 || buf[4] !== 2) return false
-  const phoff = Number(buf.readBigUInt64LE(0x20))
-  const phentsize = buf.readUInt16LE(0x36)
-  const phnum = buf.readUInt16LE(0x38)
-  for (let i = 0; i < phnum; i++) {
-    const type = buf.readUInt32LE(phoff + i * phentsize)
-    if (type === 2 || type === 3) return false
-  }
-  return true
-}
 
 t.test('metadata builds static and small', async (t) => {
   const built = make()
@@ -49,18 +38,10 @@ t.test('metadata builds static and small', async (t) => {
 t.test('the C unit tests pass', async (t) => {
   const r = make('test')
   t.equal(r.status, 0, 'make test exits 0', { stderr: r.stderr })
-  let plan: number | undefined
-  let passed = 0
-  const failed: string[] = []
-  for (const line of r.stdout.split('\n')) {
-    const m = /^1\.\.(\d+)$/.exec(line)
-    if (m) plan = Number(m[1])
-    else if (/^ok \d+/.test(line)) passed++
-    else if (/^not ok \d+/.test(line)) failed.push(line)
-  }
-  t.ok(plan !== undefined && plan > 100, `a TAP plan (${plan})`)
-  t.equal(passed, plan, 'every planned test passed')
-  t.same(failed, [], 'no "not ok" lines')
+  const tap = parseTap(r.stdout)
+  t.ok(tap.plan !== undefined && tap.plan > 100, `a TAP plan (${tap.plan})`)
+  t.equal(tap.ok, tap.plan, 'every planned test passed')
+  t.same(tap.notOk, [], 'no "not ok" lines')
 })
 
 t.test('the shared common/ code comes in through extra-sources', async (t) => {
