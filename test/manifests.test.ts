@@ -4,23 +4,12 @@
 import t from 'tap'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { run } from '../cmd/keel/main.js'
-import { createLogger } from '../pkg/log/index.js'
-import type { CliIO } from '../cmd/keel/io.js'
+import { keelInProcess, type InProcessResult } from './helpers/keel-io.js'
 
 const fixtures = new URL('./fixtures/', import.meta.url).pathname
 
-async function keel(args: string[], cwd: string, stdin = ''): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = []
-  const err: string[] = []
-  const stderr = { write: (s: string) => err.push(s) }
-  const io: CliIO = {
-    cwd, env: {}, stdout: { write: (s: string) => out.push(s) }, stderr,
-    readStdin: async () => stdin, log: createLogger('info', stderr),
-  }
-  const code = await run(io, args)
-  return { code, out: out.join(''), err: err.join('') }
-}
+const keel = (args: string[], cwd: string, stdin = ''): Promise<InProcessResult> => keelInProcess(args, { cwd, stdin })
+
 
 t.test('every LinuxKit example manifest validates unchanged', async (t) => {
   const dir = join(fixtures, 'linuxkit-examples')

@@ -5,24 +5,16 @@
 import t from 'tap'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { CliIO } from '../cmd/keel/io.js'
-import { run } from '../cmd/keel/main.js'
 import { createRealRunner } from '../pkg/exec/index.js'
-import { createLogger, createMemoryLogger } from '../pkg/log/index.js'
+import { createMemoryLogger } from '../pkg/log/index.js'
 import { RegistryClient, repoOf } from '../pkg/registry/index.js'
 import { parseReference } from '../pkg/oci/index.js'
 import { resolveImage } from '../pkg/resolve/index.js'
 import { Store, storeDir } from '../pkg/store/index.js'
 import { startRegistry } from './helpers/registry.js'
+import { keelInProcess, type InProcessResult } from './helpers/keel-io.js'
 
-async function keel(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = []
-  const err: string[] = []
-  const stderr = { write: (s: string) => err.push(s) }
-  const io: CliIO = { cwd, env, stdout: { write: (s: string) => out.push(s) }, stderr, readStdin: async () => '', log: createLogger('info', stderr) }
-  const code = await run(io, args)
-  return { code, out: out.join(''), err: err.join('') }
-}
+const keel = (args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<InProcessResult> => keelInProcess(args, { env, cwd })
 
 /** A package whose build step appends a line to ../builds (outside the folder, so not part of its tag). */
 function packageYml(org: string, image = 'hello'): string {

@@ -6,12 +6,10 @@ import { execFile } from 'node:child_process'
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { run } from '../cmd/keel/main.js'
-import type { CliIO } from '../cmd/keel/io.js'
 import { assembleTree } from '../pkg/assemble/index.js'
 import { ContentStore } from '../pkg/layers/index.js'
 import { createRealRunner } from '../pkg/exec/index.js'
-import { createLogger, createMemoryLogger } from '../pkg/log/index.js'
+import { createMemoryLogger } from '../pkg/log/index.js'
 import { parseManifest } from '../pkg/manifest/index.js'
 import { mediaTypes, sha256Digest, type ImageIndex } from '../pkg/oci/index.js'
 import { RegistryClient } from '../pkg/registry/index.js'
@@ -19,17 +17,11 @@ import { resolveImages, type ResolveContext } from '../pkg/resolve/index.js'
 import { Store, storeDir } from '../pkg/store/index.js'
 import { startFakeServer, startRegistry } from './helpers/registry.js'
 import { storeMemoryImage } from './helpers/memory-image.js'
+import { keelInProcess, type InProcessResult } from './helpers/keel-io.js'
 
 const exec = promisify(execFile)
 
-async function keel(args: string[], env: NodeJS.ProcessEnv, cwd = process.cwd()): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = []
-  const err: string[] = []
-  const stderr = { write: (s: string) => err.push(s) }
-  const io: CliIO = { cwd, env, stdout: { write: (s: string) => out.push(s) }, stderr, readStdin: async () => '', log: createLogger('info', stderr) }
-  const code = await run(io, args)
-  return { code, out: out.join(''), err: err.join('') }
-}
+const keel = (args: string[], env: NodeJS.ProcessEnv, cwd = process.cwd()): Promise<InProcessResult> => keelInProcess(args, { env, cwd })
 
 const layers = [
   [{ name: 'etc/' }, { name: 'etc/greeting', content: 'hello from a registry\n' }],
