@@ -30,10 +30,10 @@ t.test('every keel example validates, and each is boot-tested somewhere', async 
   t.ok(files.length >= 8)
   const boot = new URL('./boot/', import.meta.url).pathname
   const cases = new URL('./cases/', import.meta.url).pathname
-  const tests = [
-    ...readdirSync(boot).map((f) => readFileSync(join(boot, f), 'utf8')),
-    ...readdirSync(cases).flatMap((c) => readdirSync(join(cases, c)).map((f) => readFileSync(join(cases, c, f), 'utf8'))),
-  ].join('\n')
+  // Every file under test/boot and test/cases, nested case groups included.
+  const texts = (dir: string): string[] => readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => e.isDirectory() ? texts(join(dir, e.name)) : e.isFile() ? [readFileSync(join(dir, e.name), 'utf8')] : [])
+  const tests = [...texts(boot), ...texts(cases)].join('\n')
   for (const f of files) {
     const r = await keel(['validate', f], dir)
     t.equal(r.code, 0, `examples/${f} is valid${r.out ? `:\n${r.out}` : ''}`)

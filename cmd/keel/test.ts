@@ -18,8 +18,10 @@ export const testUsage = `usage: keel test [options] DIR...
 
 Builds and boots boot-test cases under QEMU and reports TAP (or JUnit XML).
 A case is a folder with test.yml or manifest (a list of manifests), and
-expect: the lines its console must show, in order. Optional: check (a host
-script run after the boot), labels, timeout (seconds) and run-args:
+expect: the lines its console must show, in order, and what to do between
+them (send:, run:, powerdown:, kill:, boot:). Optional: setup (a host script
+run before the build), check (a host script run after the boot), labels,
+timeout (seconds) and run-args:
   ${runArgsHelp}
 Folders without a manifest are searched for cases, in name order.
 A case fails when an expected line never comes, or the console shows one
@@ -143,13 +145,13 @@ export async function testCommand(io: CliIO, args: string[]): Promise<number> {
 
 /** Builds a case with `keel build` itself, its messages going to the case's build log. */
 function buildWith(io: CliIO, opts: { mirror?: string | undefined; suite?: string | undefined }): BuildCase {
-  return async (c, dir, log) => {
+  return async (c, dir, log, extra) => {
     const sink = { write: (s: string) => log.write(s) }
     const buildIo: CliIO = {
       stdout: sink, stderr: sink, env: io.env, cwd: c.dir, log: createLogger('info', sink),
       readStdin: async () => '',
     }
-    const args = ['-o', dir, '--name', 'image', ...(opts.mirror ? ['--mirror', opts.mirror] : []), ...(opts.suite ? ['--suite', opts.suite] : []), ...c.manifests]
+    const args = ['-o', dir, '--name', 'image', ...(opts.mirror ? ['--mirror', opts.mirror] : []), ...(opts.suite ? ['--suite', opts.suite] : []), ...c.manifests, ...extra]
     log.write(`keel build ${args.join(' ')}\n`)
     const code = await buildCommand(buildIo, args)
     if (code !== 0) throw new Error(`keel build exited ${code}`)

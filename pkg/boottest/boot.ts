@@ -1,9 +1,19 @@
 // Booting one case under QEMU and watching its console: the expected lines in
-// order (typing the `send:` lines), the failure patterns on every line, a
-// hard deadline. The whole console goes to a log file as it arrives.
+// order (typing the `send:` lines, running the `run:` host commands,
+// pressing the power button, cutting the power and booting again as the
+// expect file says), the failure patterns on every line, a hard deadline for
+// the whole case. The whole console, every boot of it, goes to a log file as
+// it arrives.
 import { createWriteStream } from 'node:fs'
-import { type Accel, startQemu, type BootInput, type Firmware } from '../run/index.js'
-import { describeItem, ExpectScript, LineSplitter, type ExpectItem } from './expect.js'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  type Accel, pressPowerButton, startQemu, type BootInput, type Firmware, type FwCfgItem, type Networking,
+  type PublishedPort, type QemuProcess,
+} from '../run/index.js'
+import { describeItem, ExpectScript, LineSplitter, type ActionItem, type ExpectItem } from './expect.js'
+import { HostCommands, type CommandFailure } from './host-commands.js'
 import { FailureScanner, type FailureHit } from './scan.js'
 
 export interface BootOptions {
@@ -13,15 +23,23 @@ export interface BootOptions {
   memoryMiB: number
   firmware?: Firmware
   disks: Array<{ path: string; format: string }>
+  networking?: Networking
+  publish?: readonly PublishedPort[]
+  /** Read-only CD-ROMs (the metadata CD). */
+  cdroms?: readonly string[]
+  fwCfg?: readonly FwCfgItem[]
   expect: readonly ExpectItem[]
   /** Failure pattern ids not to fail on. */
   allow: readonly string[]
+  /** The deadline of the whole case: every boot, and the `run:` commands. */
   timeoutMs: number
   /** After the last expected line, how long the guest has to power off before it is stopped (not a failure). */
   settleMs: number
   /** After a failure pattern, how long to keep reading (the rest of a kernel trace) before stopping. */
   traceMs: number
   consoleLog: string
+  /** Where `run:` commands run, their environment, and the file their output goes to. */
+  commands?: { cwd: string; env: NodeJS.ProcessEnv; log: string }
   qemu?: string
 }
 
@@ -32,10 +50,15 @@ export interface BootOutcome {
   missing: string | undefined
   missingLine: number | undefined
   hit: FailureHit | undefined
+  /** The first `run:` command that failed. */
+  commandFailure: CommandFailure | undefined
   timedOut: boolean
-  /** keel stopped QEMU (after the settle time, a hit or the deadline) rather than the guest powering off. */
+  /** keel stopped QEMU (after the settle time, a hit, a failed command or the deadline) rather than the guest powering off. */
   stopped: boolean
+  /** The last QEMU's exit. */
   exit: { code: number | null; signal: NodeJS.Signals | null }
+  /** How many times QEMU was started. */
+  boots: number
   lines: number
   /** QEMU's own stderr (its errors), last lines. */
   qemuStderr: string
@@ -44,83 +67,146 @@ export interface BootOutcome {
 
 export async function bootCase(o: BootOptions): Promise<BootOutcome> {
   const log = createWriteStream(o.consoleLog)
-  const vm = startQemu({
-    boot: o.boot, accel: o.accel, cpus: o.cpus, memoryMiB: o.memoryMiB, disks: o.disks, noReboot: true,
-    ...(o.firmware ? { firmware: o.firmware } : {}),
-  }, { stdio: 'pipe', ...(o.qemu ? { qemu: o.qemu } : {}) })
-  const child = vm.child
-  const splitter = new LineSplitter()
   const scanner = new FailureScanner(o.allow)
-  const script = new ExpectScript(o.expect, (text) => { child.stdin?.write(text) })
+  // A short path for QMP's socket (Unix socket paths are limited to 108 bytes).
+  const qmpDir = await mkdtemp(join(tmpdir(), 'keel-test-qmp-'))
+  const qmpSocket = join(qmpDir, 'qmp.sock')
+  let vm: QemuProcess | undefined
   let lines = 0
   let stderr = ''
   let timedOut = false
   let stopped = false
   let stopTimer: NodeJS.Timeout | undefined
+  /** Set when the script reaches a `boot:`: QEMU's next exit starts it again. */
+  let bootAgain: boolean
+  /** The guest's power was cut on purpose (`kill:`): its exit is not keel stopping it. */
+  let powerCut: boolean
+  const stopVm = (): void => {
+    stopped = true
+    void vm?.stop(3000)
+  }
   const stopIn = (ms: number): void => {
     if (stopTimer) return
-    stopTimer = setTimeout(() => {
-      stopped = true
-      void vm.stop(3000)
-    }, ms)
+    stopTimer = setTimeout(stopVm, ms)
+  }
+  const stopNow = (): void => {
+    if (stopTimer) clearTimeout(stopTimer)
+    stopTimer = setTimeout(() => undefined, 0) // no later stopIn
+    stopVm()
+  }
+  let partial = ''
+  const commands = new HostCommands(o.commands ?? { cwd: process.cwd(), env: process.env, log: '/dev/null' }, {
+    onFailure: () => stopNow(),
+    onSuccess: () => {
+      script.resume()
+      script.partial(partial)
+      settleIfDone()
+    },
+  })
+  const act = (item: ActionItem): void => {
+    log.write(`\n[keel test] ${describeItem(item)} (expect line ${item.line})\n`)
+    if (item.kind === 'run') commands.start(item)
+    else if (item.kind === 'powerdown') {
+      pressPowerButton(qmpSocket).catch((err: unknown) => log.write(`[keel test] could not press the power button: ${(err as Error).message}\n`))
+    } else if (item.kind === 'kill') {
+      powerCut = true
+      vm?.kill()
+    } else if (item.kind === 'boot') bootAgain = true
+  }
+  const script = new ExpectScript(o.expect, (text) => { vm?.child.stdin?.write(text) }, act)
+  function settleIfDone(): void {
+    if (script.done && commands.running === 0 && !commands.failure) stopIn(o.settleMs)
   }
   const onLine = (line: string): void => {
     lines++
     if (!scanner.hit && scanner.scan(line)) stopIn(o.traceMs)
-    const wasDone = script.done
     script.line(line)
-    if (!wasDone && script.done) stopIn(o.settleMs)
+    settleIfDone()
   }
-  child.stdin?.on('error', () => undefined) // QEMU gone while we type: its exit says why
-  child.stdout!.on('data', (d: Buffer) => {
-    log.write(d)
-    for (const line of splitter.push(d.toString('utf8'))) onLine(line)
-    const wasDone = script.done
-    script.partial(splitter.partial)
-    if (!wasDone && script.done) stopIn(o.settleMs)
-  })
-  child.stderr!.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-8192)
-  })
   const deadline = setTimeout(() => {
     timedOut = true
-    stopped = true
-    void vm.stop(3000)
+    bootAgain = false
+    commands.killAll()
+    stopNow()
   }, o.timeoutMs)
-  script.start()
-  if (script.done) stopIn(o.settleMs)
 
   let exit: BootOutcome['exit']
+  let argv: string[]
+  let boots = 0
   try {
-    exit = await vm.exited
-  } catch (err) {
+    for (;;) {
+      boots++
+      bootAgain = false
+      powerCut = false
+      if (boots > 1) log.write(`\n[keel test] boot ${boots}\n`)
+      const started = startQemu({
+        boot: o.boot, accel: o.accel, cpus: o.cpus, memoryMiB: o.memoryMiB, disks: o.disks, noReboot: true, qmpSocket,
+        ...(o.firmware ? { firmware: o.firmware } : {}),
+        ...(o.networking ? { networking: o.networking } : {}),
+        ...(o.publish && o.publish.length > 0 ? { publish: o.publish } : {}),
+        ...(o.cdroms && o.cdroms.length > 0 ? { cdroms: o.cdroms } : {}),
+        ...(o.fwCfg && o.fwCfg.length > 0 ? { fwCfg: o.fwCfg } : {}),
+      }, { stdio: 'pipe', ...(o.qemu ? { qemu: o.qemu } : {}) })
+      vm = started
+      argv = started.argv
+      const child = started.child
+      const splitter = new LineSplitter()
+      child.stdin?.on('error', () => undefined) // QEMU gone while we type: its exit says why
+      child.stdout!.on('data', (d: Buffer) => {
+        log.write(d)
+        for (const line of splitter.push(d.toString('utf8'))) onLine(line)
+        partial = splitter.partial
+        script.partial(partial)
+        settleIfDone()
+      })
+      child.stderr!.on('data', (d: Buffer) => {
+        stderr = (stderr + d.toString()).slice(-8192)
+      })
+      partial = ''
+      if (boots === 1) script.start()
+      else script.resume()
+      settleIfDone()
+
+      try {
+        exit = await started.exited
+      } catch (err) {
+        throw new Error(`starting QEMU: ${(err as Error).message}`, { cause: err })
+      }
+      // The rest of the output, briefly: a stray process holding the pipe must not hang us.
+      if (child.stdout && !child.stdout.readableEnded) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, 2000)
+          child.stdout!.once('end', () => { clearTimeout(t); resolve() })
+        })
+      }
+      for (const line of splitter.end()) onLine(line)
+      const guestEnded = exit.code === 0 || (powerCut && exit.signal === 'SIGKILL')
+      // A run: command still going (it may be what powered the guest off) gets what is left of the deadline.
+      await commands.settled()
+      if (!bootAgain || script.awaiting !== 'boot' || !guestEnded || stopped || scanner.hit || commands.failure) break
+    }
+  } finally {
     clearTimeout(deadline)
     if (stopTimer) clearTimeout(stopTimer)
-    log.end()
-    throw new Error(`starting QEMU: ${(err as Error).message}`, { cause: err })
+    vm?.kill()
+    commands.killAll()
+    await commands.close()
+    await new Promise<void>((resolve) => log.end(resolve))
+    await rm(qmpDir, { recursive: true, force: true })
   }
-  clearTimeout(deadline)
-  if (stopTimer) clearTimeout(stopTimer)
-  // The rest of the output, briefly: a stray process holding the pipe must not hang us.
-  if (child.stdout && !child.stdout.readableEnded) {
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, 2000)
-      child.stdout!.once('end', () => { clearTimeout(t); resolve() })
-    })
-  }
-  for (const line of splitter.end()) onLine(line)
-  await new Promise<void>((resolve) => log.end(resolve))
   const missing = script.missing
   return {
     matched: script.done,
     missing: missing ? describeItem(missing) : undefined,
     missingLine: missing?.line,
     hit: scanner.hit,
+    commandFailure: commands.failure,
     timedOut,
     stopped,
     exit,
+    boots,
     lines,
     qemuStderr: stderr.trim(),
-    argv: vm.argv,
+    argv,
   }
 }

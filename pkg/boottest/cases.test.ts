@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { UserError } from '../errors/index.js'
-import { discoverCases, parseLabels, parseRunArgs, parseShard, parseTimeout, parseWords, selectCases, skipReason, type TestCase } from './cases.js'
+import { discoverCases, parseLabels, parseRunArgs, parseShard, parseTimeout, parseWords, portVariable, selectCases, skipReason, type TestCase } from './cases.js'
 
 /** A literal tree: path → contents. */
 function tree(files: Record<string, string>): string {
@@ -41,7 +41,7 @@ t.test('cases are found in name order, nested groups included, case folders not 
   t.same(x!.labels, ['slow', 'network'])
   t.equal(x!.timeoutMs, 30_000)
   t.equal(x!.check, join(root, 'cases/000_group/010_x/check'))
-  t.same(x!.run, { cpus: 1, memoryMiB: 512, uefi: false, disks: [{ path: 'data.img', format: 'raw', sizeBytes: 64 * 1024 ** 2 }] })
+  t.same(x!.run, { cpus: 1, memoryMiB: 512, uefi: false, disks: [{ path: 'data.img', format: 'raw', sizeBytes: 64 * 1024 ** 2 }], publish: [], networking: { mode: 'user' }, fwCfg: [] })
   t.equal(y!.check, undefined)
   t.same((await discoverCases(['cases/010_b', 'cases', 'cases/010_b'], root)).length, 3, 'a case named twice runs once')
 })
@@ -81,15 +81,35 @@ t.test('small files: words, labels, timeouts, run args', async (t) => {
   t.same(parseRunArgs(['--cpus=2', '--uefi', '--disk-size', '2G', '--disk', '/abs/d.qcow2', '--disk', 'e.img,format=qcow2'], 'r'), {
     run: { cpus: 2, memoryMiB: 1024, uefi: true, disks: [
       { path: '/abs/d.qcow2', format: 'qcow2', sizeBytes: 2 * 1024 ** 3 }, { path: 'e.img', format: 'qcow2', sizeBytes: 2 * 1024 ** 3 },
-    ] },
+    ], publish: [], networking: { mode: 'user' }, fwCfg: [] },
     problems: [],
   })
   t.same(parseRunArgs(['--disk', 'x,format=vhd'], 'r').problems, ['r: --disk x,format=vhd: "format=vhd" is not format=raw|qcow2 or size=SIZE'])
 })
 
+t.test('run-args: published ports (a free host port when only the guest port is given), data, fw_cfg, networking', async (t) => {
+  const { run, problems } = parseRunArgs(['--publish', '22', '--publish=53/udp', '--publish', '127.0.0.2:8080:80', '--data-file', 'user.json', '--fw-cfg', 'opt/keel/userdata=u.json'], 'r')
+  t.same(problems, [])
+  t.same(run.publish, [
+    { hostAddress: '127.0.0.1', guestPort: 22, protocol: 'tcp' },
+    { hostAddress: '127.0.0.1', guestPort: 53, protocol: 'udp' },
+    { hostAddress: '127.0.0.2', hostPort: 8080, guestPort: 80, protocol: 'tcp' },
+  ])
+  t.same(run.publish.map(portVariable), ['KEEL_TEST_PORT_22', 'KEEL_TEST_UDP_PORT_53', 'KEEL_TEST_PORT_80'])
+  t.equal(run.dataFile, 'user.json')
+  t.same(run.fwCfg, [{ name: 'opt/keel/userdata', file: 'u.json' }])
+  t.same(parseRunArgs(['--networking', 'none'], 'r').run.networking, { mode: 'none' })
+  t.same(parseRunArgs(['--publish', '70000'], 'r').problems, ['r: --publish 70000: the guest port 70000 is out of range (1 to 65535)'])
+  t.match(parseRunArgs(['--publish', '22', '--publish', '2222:22'], 'r').problems, [/the guest port 22\/tcp is published twice/])
+  t.match(parseRunArgs(['--publish', '22', '--networking', 'none'], 'r').problems, [/--publish needs user networking/])
+  t.match(parseRunArgs(['--data', 'a', '--data-file', 'b'], 'r').problems, [/one --data or --data-file/])
+  t.match(parseRunArgs(['--fw-cfg', 'etc/x=y'], 'r').problems, [/must start with opt\//])
+  t.match(parseRunArgs(['--networking', 'wifi'], 'r').problems, [/unknown mode "wifi"/])
+})
+
 const fake = (name: string, labels: string[] = []): TestCase => ({
-  name, dir: `/c/${name}`, manifests: [], expect: [], check: undefined, labels, timeoutMs: undefined, runArgs: [],
-  run: { cpus: 1, memoryMiB: 1024, uefi: false, disks: [] },
+  name, dir: `/c/${name}`, manifests: [], expect: [], check: undefined, setup: undefined, labels, timeoutMs: undefined, runArgs: [],
+  run: { cpus: 1, memoryMiB: 1024, uefi: false, disks: [], publish: [], networking: { mode: 'user' }, fwCfg: [] },
 })
 
 t.test('shards split the sorted selection the same way every time and cover it exactly once', async (t) => {

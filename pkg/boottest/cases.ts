@@ -9,7 +9,8 @@
 import { access, readdir, readFile, stat } from 'node:fs/promises'
 import { constants } from 'node:fs'
 import { isAbsolute, join, relative, resolve, sep } from 'node:path'
-import { UserError } from '../errors/index.js'
+import { errorMessage, UserError } from '../errors/index.js'
+import { parseFwCfg, parseNetworking, parsePublish, type FwCfgItem, type Networking } from '../run/index.js'
 import { parseExpect, type ExpectItem } from './expect.js'
 
 export interface RunSettings {
@@ -18,6 +19,26 @@ export interface RunSettings {
   uefi: boolean
   /** Extra disks: a relative path is in the case's output folder (fresh each run), created when missing. */
   disks: Array<{ path: string; format: string; sizeBytes: number }>
+  /** Published ports (user networking); no hostPort: a free port is picked for each run. */
+  publish: PublishSpec[]
+  networking: Networking
+  /** User data for the metadata CD: text, or a file (relative to the case folder). */
+  data?: string
+  dataFile?: string
+  /** fw_cfg items; files relative to the case folder. */
+  fwCfg: FwCfgItem[]
+}
+
+export interface PublishSpec {
+  hostAddress: string
+  hostPort?: number
+  guestPort: number
+  protocol: 'tcp' | 'udp'
+}
+
+/** The variable a check or run: command reads a published port from: KEEL_TEST_PORT_22, KEEL_TEST_UDP_PORT_53. */
+export function portVariable(p: Pick<PublishSpec, 'guestPort' | 'protocol'>): string {
+  return `KEEL_TEST_${p.protocol === 'udp' ? 'UDP_' : ''}PORT_${p.guestPort}`
 }
 
 export interface TestCase {
@@ -29,6 +50,8 @@ export interface TestCase {
   expect: ExpectItem[]
   /** The check script's path, when there is one. */
   check: string | undefined
+  /** The setup script's path (run before the build), when there is one. */
+  setup: string | undefined
   labels: string[]
   /** From the `timeout` file; undefined: the run's default. */
   timeoutMs: number | undefined
@@ -36,7 +59,7 @@ export interface TestCase {
   run: RunSettings
 }
 
-export const caseFiles = { manifest: 'test.yml', manifestList: 'manifest', expect: 'expect', check: 'check', labels: 'labels', timeout: 'timeout', runArgs: 'run-args' } as const
+export const caseFiles = { manifest: 'test.yml', manifestList: 'manifest', expect: 'expect', check: 'check', setup: 'setup', labels: 'labels', timeout: 'timeout', runArgs: 'run-args' } as const
 
 /** Words of a small list file: split on white space, "#" starts a comment. */
 export function parseWords(text: string): string[] {
@@ -62,7 +85,7 @@ function parseSizeWord(s: string): number | undefined {
   return m ? Number(m[1]) * sizeUnits[m[2]!.toUpperCase()]! : undefined
 }
 
-export const runArgsHelp = '--cpus N, --mem MiB, --uefi, --disk PATH[,format=raw|qcow2][,size=SIZE],\n  --disk-size SIZE'
+export const runArgsHelp = '--cpus N, --mem MiB, --uefi, --disk PATH[,format=raw|qcow2][,size=SIZE],\n  --disk-size SIZE, --publish [[IP:]HOST:]GUEST[/udp], --networking user|tap[,IF]|bridge[,BR]|none,\n  --data TEXT, --data-file FILE, --fw-cfg NAME=FILE'
 
 /**
  * The `keel run qemu` options a case may set (a subset: those that shape
@@ -70,7 +93,7 @@ export const runArgsHelp = '--cpus N, --mem MiB, --uefi, --disk PATH[,format=raw
  * output folder, created empty for each run.
  */
 export function parseRunArgs(words: readonly string[], file: string): { run: RunSettings; problems: string[] } {
-  const run: RunSettings = { cpus: 1, memoryMiB: 1024, uefi: false, disks: [] }
+  const run: RunSettings = { cpus: 1, memoryMiB: 1024, uefi: false, disks: [], publish: [], networking: { mode: 'user' }, fwCfg: [] }
   const problems: string[] = []
   const diskSpecs: string[] = []
   let diskSize = 1024 ** 3
@@ -106,6 +129,42 @@ export function parseRunArgs(words: readonly string[], file: string): { run: Run
       const n = parseSizeWord(v)
       if (n === undefined || n <= 0) problems.push(`${file}: --disk-size must be a size like 512M or 2G, not ${JSON.stringify(v)}`)
       else diskSize = n
+    } else if (flag === '--publish') {
+      const v = value()
+      if (v === undefined) continue
+      const auto = /^([0-9]{1,5})(?:\/(tcp|udp))?$/.exec(v)
+      try {
+        if (auto) {
+          const guestPort = Number(auto[1])
+          if (guestPort < 1 || guestPort > 65535) throw new Error(`the guest port ${guestPort} is out of range (1 to 65535)`)
+          run.publish.push({ hostAddress: '127.0.0.1', guestPort, protocol: (auto[2] ?? 'tcp') as 'tcp' | 'udp' })
+        } else run.publish.push(parsePublish(v))
+      } catch (err) {
+        const message = errorMessage(err)
+        problems.push(`${file}: ${message.startsWith('--publish') ? message : `--publish ${v}: ${message}`}`)
+      }
+    } else if (flag === '--networking') {
+      const v = value()
+      if (v === undefined) continue
+      try {
+        run.networking = parseNetworking(v)
+      } catch (err) {
+        problems.push(`${file}: ${errorMessage(err)}`)
+      }
+    } else if (flag === '--data' || flag === '--data-file') {
+      const v = value()
+      if (v === undefined) continue
+      if (run.data !== undefined || run.dataFile !== undefined) problems.push(`${file}: give one --data or --data-file`)
+      else if (flag === '--data') run.data = v
+      else run.dataFile = v
+    } else if (flag === '--fw-cfg') {
+      const v = value()
+      if (v === undefined) continue
+      try {
+        run.fwCfg.push(parseFwCfg(v))
+      } catch (err) {
+        problems.push(`${file}: ${errorMessage(err)}`)
+      }
     } else {
       problems.push(`${file}: ${JSON.stringify(w)} is not an option a case may set; these are: ${runArgsHelp.replace(/\s+/g, ' ')}`)
     }
@@ -121,6 +180,13 @@ export function parseRunArgs(words: readonly string[], file: string): { run: Run
     }
     if (path === '') problems.push(`${file}: --disk needs a path`)
     else run.disks.push({ path: path!, format, sizeBytes })
+  }
+  if (run.publish.length > 0 && run.networking.mode !== 'user') problems.push(`${file}: --publish needs user networking, not --networking ${run.networking.mode}`)
+  const seen = new Set<string>()
+  for (const p of run.publish) {
+    const key = `${p.guestPort}/${p.protocol}`
+    if (seen.has(key)) problems.push(`${file}: the guest port ${key} is published twice`)
+    seen.add(key)
   }
   return { run, problems }
 }
@@ -195,14 +261,19 @@ export async function readCase(dir: string, cwd: string, problems: string[]): Pr
   const runArgs = runArgsText === undefined ? [] : parseWords(runArgsText)
   const parsedRun = parseRunArgs(runArgs, at(caseFiles.runArgs))
   problems.push(...parsedRun.problems)
-
-  let check: string | undefined
-  if (await exists(at(caseFiles.check))) {
-    check = at(caseFiles.check)
-    if (!(await stat(check)).isFile()) problems.push(`${check}: not a file`)
+  for (const f of [parsedRun.run.dataFile, ...parsedRun.run.fwCfg.map((i) => i.file)]) {
+    if (f !== undefined && !(await exists(resolve(dir, f)))) problems.push(`${at(caseFiles.runArgs)}: ${f}: no such file (paths are relative to the case folder)`)
   }
+
+  const script = async (name: string): Promise<string | undefined> => {
+    if (!(await exists(at(name)))) return undefined
+    if (!(await stat(at(name))).isFile()) problems.push(`${at(name)}: not a file`)
+    return at(name)
+  }
+  const check = await script(caseFiles.check)
+  const setup = await script(caseFiles.setup)
   if (problems.length > before) return undefined
-  return { name: caseName(dir, cwd), dir, manifests, expect, check, labels, timeoutMs, runArgs, run: parsedRun.run }
+  return { name: caseName(dir, cwd), dir, manifests, expect, check, setup, labels, timeoutMs, runArgs, run: parsedRun.run }
 }
 
 async function isCaseDir(dir: string): Promise<boolean> {

@@ -77,3 +77,48 @@ t.test('a plain line item does not match an unfinished line', async (t) => {
   s.line('login: ')
   t.equal(s.done, true)
 })
+
+t.test('run, powerdown, kill and boot: parsed, and bad forms named', async (t) => {
+  const { items, problems } = parseExpect('up\nrun: ./talk.sh 1\npowerdown:\nkill:\nboot:\nagain\n', 'e')
+  t.same(problems, [])
+  t.same(items.map((i) => i.kind), ['text', 'run', 'powerdown', 'kill', 'boot', 'text'])
+  t.same(items.map(describeItem).slice(1, 5), ['run "./talk.sh 1"', 'powerdown:', 'kill:', 'boot:'])
+  t.same(parseExpect('x\nrun:\n', 'e').problems, ['e:2: run: needs a command'])
+  t.same(parseExpect('x\nboot: now\n', 'e').problems, ['e:2: boot: takes nothing after it'])
+  t.same(parseExpect('run: a\npowerdown:\n', 'e').problems, ['e: expects nothing; list at least one line the console must show'])
+})
+
+t.test('actions fire in order; run: holds lines until it ends; after boot: lines wait for the new boot', async (t) => {
+  const acts: string[] = []
+  const sent: string[] = []
+  const s = new ExpectScript(parseExpect('ready\nrun: check\nchecked\npowerdown:\nPower down\nboot:\nsend: hi\nagain\n', 'e').items,
+    (x) => sent.push(x), (item) => acts.push(describeItem(item)))
+  s.start()
+  t.same(acts, [])
+  s.line('ready')
+  t.same(acts, ['run "check"'], 'run fires once "ready" is seen')
+  t.equal(s.awaiting, 'run')
+  s.line('checked by the host')
+  s.line('reboot: Power down')
+  t.same(acts, ['run "check"'], 'nothing after run: happens while it runs')
+  s.resume()
+  t.same(acts, ['run "check"', 'powerdown:', 'boot:'], 'the held lines are matched once the command ended')
+  t.equal(s.awaiting, 'boot')
+  s.line('again')
+  t.equal(s.done, false, 'a line before the new boot does not count')
+  t.same(sent, [])
+  s.resume()
+  t.equal(s.awaiting, undefined)
+  t.same(sent, ['hi\n'], 'the send after boot: goes once the machine is up again')
+  s.line('again')
+  t.equal(s.done, true)
+})
+
+t.test('negative control: without resume() a run: holds the script', async (t) => {
+  const s = new ExpectScript(parseExpect('ready\nrun: check\nchecked\n', 'e').items, () => undefined)
+  s.start()
+  s.line('ready')
+  s.line('checked')
+  t.equal(s.done, false)
+  t.equal(s.missing?.kind, 'run')
+})

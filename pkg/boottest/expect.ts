@@ -6,6 +6,15 @@
 //   prompt: text    as text, but the unfinished last line counts too (a shell
 //                   prompt ends without a newline)
 //   send: text      type text and Enter once everything above has been seen
+//   run: command    run a host command (sh -c) once everything above has
+//                   been seen; the case fails if it fails. Console lines
+//                   that come while it runs are kept, and matched against
+//                   the items after it once it has ended
+//   powerdown:      press the ACPI power button (QMP system_powerdown)
+//   kill:           cut the power: QEMU is killed at once
+//   boot:           once this QEMU has ended (the guest powered off or was
+//                   killed), boot the same machine again, same disks; the
+//                   items after it are matched on the new boot's console
 //   # ...           a comment; blank lines are ignored
 //   \text           text, for a line that starts with "#", "/" or a keyword
 //
@@ -19,6 +28,19 @@ export type ExpectItem =
   | { kind: 'regex'; regex: RegExp; line: number }
   | { kind: 'prompt'; text: string; line: number }
   | { kind: 'send'; text: string; line: number }
+  | { kind: 'run'; text: string; line: number }
+  | { kind: 'powerdown'; line: number }
+  | { kind: 'kill'; line: number }
+  | { kind: 'boot'; line: number }
+
+/** The items that do something rather than wait for a console line. */
+export type ActionItem = Extract<ExpectItem, { kind: 'send' | 'run' | 'powerdown' | 'kill' | 'boot' }>
+
+const actionKinds: ReadonlySet<ExpectItem['kind']> = new Set(['send', 'run', 'powerdown', 'kill', 'boot'])
+
+export function isAction(item: ExpectItem): item is ActionItem {
+  return actionKinds.has(item.kind)
+}
 
 /** Parses an expect file; problems come back as "FILE:LINE: message". */
 export function parseExpect(text: string, file: string): { items: ExpectItem[]; problems: string[] } {
@@ -32,12 +54,16 @@ export function parseExpect(text: string, file: string): { items: ExpectItem[]; 
       items.push({ kind: 'text', text: s.slice(1), line })
       return
     }
-    const keyword = /^(send|prompt):\s?(.*)$/.exec(raw.trimStart())
+    const keyword = /^(send|prompt|run|powerdown|kill|boot):\s?(.*)$/.exec(raw.trimStart())
     if (keyword) {
+      const kind = keyword[1]!
       // A send keeps its trailing spaces; a prompt's text is matched as a substring.
-      const value = keyword[1] === 'send' ? keyword[2]! : keyword[2]!.trim()
-      if (value === '' && keyword[1] === 'prompt') problems.push(`${file}:${line}: prompt: needs the text of the prompt`)
-      else items.push({ kind: keyword[1] as 'send' | 'prompt', text: value, line })
+      const value = kind === 'send' ? keyword[2]! : keyword[2]!.trim()
+      if (kind === 'powerdown' || kind === 'kill' || kind === 'boot') {
+        if (value !== '') problems.push(`${file}:${line}: ${kind}: takes nothing after it`)
+        else items.push({ kind, line })
+      } else if (value === '' && kind !== 'send') problems.push(`${file}:${line}: ${kind}: needs ${kind === 'run' ? 'a command' : 'the text of the prompt'}`)
+      else items.push({ kind: kind as 'send' | 'prompt' | 'run', text: value, line })
       return
     }
     const re = /^\/(.*)\/([a-z]*)$/.exec(s)
@@ -51,7 +77,7 @@ export function parseExpect(text: string, file: string): { items: ExpectItem[]; 
     }
     items.push({ kind: 'text', text: s, line })
   })
-  if (problems.length === 0 && !items.some((it) => it.kind !== 'send')) {
+  if (problems.length === 0 && items.every(isAction)) {
     problems.push(`${file}: expects nothing; list at least one line the console must show`)
   }
   return { items, problems }
@@ -64,6 +90,8 @@ export function describeItem(item: ExpectItem): string {
     case 'regex': return String(item.regex)
     case 'prompt': return `prompt ${JSON.stringify(item.text)}`
     case 'send': return `send ${JSON.stringify(item.text)}`
+    case 'run': return `run ${JSON.stringify(item.text)}`
+    case 'powerdown': case 'kill': case 'boot': return `${item.kind}:`
   }
 }
 
@@ -102,13 +130,27 @@ export class ExpectScript {
   private next = 0
   /** The unfinished line already satisfied a prompt: its completed form is not offered again. */
   private partialUsed = false
+  /**
+   * At a `boot:` item, waiting for the next boot (console lines are dropped:
+   * they are the old machine's), or at a `run:` item, waiting for its
+   * command (console lines are held, and matched once it has ended).
+   */
+  private waiting: 'boot' | 'run' | undefined
+  private held: string[] = []
   private readonly items: readonly ExpectItem[]
   private readonly send: (text: string) => void
+  private readonly act: (item: ActionItem) => void
 
-  /** `send` types into the console; it is called as soon as the items before it have been seen. */
-  constructor(items: readonly ExpectItem[], send: (text: string) => void) {
+  /**
+   * `send` types into the console; it is called as soon as the items before
+   * it have been seen. `act` is called the same way for the other actions
+   * (run, powerdown, kill, boot); after a `run:` or a `boot:` the script
+   * waits for `resume()`.
+   */
+  constructor(items: readonly ExpectItem[], send: (text: string) => void, act: (item: ActionItem) => void = () => undefined) {
     this.items = items
     this.send = send
+    this.act = act
   }
 
   /** Sends any leading `send:` items; call once the console is connected. */
@@ -130,20 +172,43 @@ export class ExpectScript {
     return this.next
   }
 
+  /** What the script waits for before it goes on: a new boot, or a run: command's end. */
+  get awaiting(): 'boot' | 'run' | undefined {
+    return this.waiting
+  }
+
+  /**
+   * The machine booted again after a `boot:`, or the `run:` command ended
+   * well: go on past it. Lines held while the command ran are matched now.
+   */
+  resume(): void {
+    const was = this.waiting
+    if (was === undefined) return
+    this.waiting = undefined
+    if (was === 'boot') this.partialUsed = false
+    this.advance()
+    for (const line of this.held.splice(0)) this.line(line)
+  }
+
   /** A complete console line. */
   line(line: string): void {
+    if (this.waiting === 'boot') return
+    if (this.waiting === 'run') {
+      this.held.push(line)
+      return
+    }
     if (this.partialUsed) {
       this.partialUsed = false
       return
     }
     const item = this.items[this.next]
-    if (item && item.kind !== 'send' && this.matches(item, line)) this.advance()
+    if (item && !isAction(item) && this.matches(item, line)) this.advance()
   }
 
   /** The unfinished last line as it stands now. */
   partial(text: string): void {
     const item = this.items[this.next]
-    if (text === '' || this.partialUsed || !item || item.kind !== 'prompt') return
+    if (text === '' || this.partialUsed || this.waiting || !item || item.kind !== 'prompt') return
     if (text.includes(item.text)) {
       this.partialUsed = true
       this.advance()
@@ -162,9 +227,16 @@ export class ExpectScript {
   }
 
   private flushSends(): void {
-    for (let item = this.items[this.next]; item?.kind === 'send'; item = this.items[this.next]) {
+    for (let item = this.items[this.next]; item && isAction(item) && !this.waiting; item = this.items[this.next]) {
+      if (item.kind === 'boot' || item.kind === 'run') {
+        // Stays at this item until resume(): it counts as seen only then.
+        this.waiting = item.kind
+        this.act(item)
+        return
+      }
       this.next++
-      this.send(`${item.text}\n`)
+      if (item.kind === 'send') this.send(`${item.text}\n`)
+      else this.act(item)
     }
   }
 }

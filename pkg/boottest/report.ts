@@ -2,7 +2,7 @@
 // and JUnit XML (the dialect Jenkins, GitLab and GitHub's test reporters read).
 import { stringify as toYaml } from 'yaml'
 
-export type FailureKind = 'build' | 'boot' | 'missing' | 'pattern' | 'exit' | 'check'
+export type FailureKind = 'setup' | 'build' | 'boot' | 'missing' | 'pattern' | 'run' | 'exit' | 'check'
 
 export interface CaseResult {
   name: string

@@ -4,8 +4,8 @@ import type { BootOutcome } from './boot.js'
 import { FailureScanner } from './scan.js'
 
 const base: BootOutcome = {
-  matched: true, missing: undefined, missingLine: undefined, hit: undefined, timedOut: false, stopped: false,
-  exit: { code: 0, signal: null }, lines: 10, qemuStderr: '', argv: [],
+  matched: true, missing: undefined, missingLine: undefined, hit: undefined, commandFailure: undefined, timedOut: false, stopped: false,
+  exit: { code: 0, signal: null }, boots: 1, lines: 10, qemuStderr: '', argv: [],
 }
 
 t.test('a boot that saw every line and powered off passes, even when stopped after the settle time', async (t) => {
@@ -31,4 +31,10 @@ t.test('a missing line says which, and why the wait ended', async (t) => {
 
 t.test('QEMU failing on its own after every line fails the case', async (t) => {
   t.equal(judgeBoot({ ...base, exit: { code: 1, signal: null } }, 1000).kind, 'exit')
+})
+
+t.test('a failed run: command is the reason, ahead of the lines it kept from coming', async (t) => {
+  const v = judgeBoot({ ...base, matched: false, missing: '"Power down"', stopped: true, commandFailure: { item: { text: 'curl -f http://x/', line: 4 }, how: 'exit 22' } }, 1000)
+  t.equal(v.kind, 'run')
+  t.equal(v.reason, 'run: curl -f http://x/ (expect line 4) failed: exit 22')
 })

@@ -1,22 +1,30 @@
-// Running cases: build (one at a time: builds share the package cache and
-// the CPU), boot (up to `jobs` at once), check, report. Each case's files go
-// to OUT/NAME/: build.log, the image, console.log, check.log.
+// Running cases: setup, build (one at a time: builds share the package cache
+// and the CPU), boot (up to `jobs` at once), check, report. Each case's files
+// go to OUT/NAME/: setup.log, build.log, the image, console.log, run.log,
+// check.log.
 import { spawn } from 'node:child_process'
 import { constants, createWriteStream, type WriteStream } from 'node:fs'
 import { access, copyFile, mkdir, open, readFile, rm, stat } from 'node:fs/promises'
-import { isAbsolute, join } from 'node:path'
+import { createServer } from 'node:net'
+import { isAbsolute, join, resolve } from 'node:path'
 import { errorMessage } from '../errors/index.js'
 import { createRealRunner } from '../exec/index.js'
 import type { Logger } from '../log/index.js'
-import { detectBootInput, type Accel, type Firmware } from '../run/index.js'
+import { detectBootInput, writeMetadataIso, type Accel, type Firmware, type PublishedPort } from '../run/index.js'
 import { bootCase, type BootOutcome } from './boot.js'
 import { cleanConsoleLine } from './expect.js'
-import { skipReason, type TestCase } from './cases.js'
+import { portVariable, skipReason, type TestCase } from './cases.js'
 import type { CaseResult } from './report.js'
 import { allowedPatterns } from './scan.js'
 
-/** Builds a case's manifests into kernel+initrd; returns the image prefix (PREFIX-kernel, ...). */
-export type BuildCase = (c: TestCase, dir: string, log: WriteStream) => Promise<string>
+/**
+ * Builds a case's manifests, then `extra` (manifests its setup script
+ * wrote), into kernel+initrd; returns the image prefix (PREFIX-kernel, ...).
+ */
+export type BuildCase = (c: TestCase, dir: string, log: WriteStream, extra: readonly string[]) => Promise<string>
+
+/** The manifest a setup script may write in the case's output folder; it is merged last. */
+export const setupManifest = 'setup.yml'
 
 export interface RunOptions {
   outDir: string
@@ -92,6 +100,19 @@ async function runCase(c: TestCase, o: RunOptions, buildLock: ReturnType<typeof 
   const dir = join(o.outDir, c.name.replace(/^\/+/, ''))
   await rm(dir, { recursive: true, force: true })
   await mkdir(dir, { recursive: true })
+  const env = caseEnv(c, dir)
+
+  // Setup.
+  const extra: string[] = []
+  if (c.setup) {
+    const setupLog = join(dir, 'setup.log')
+    const setup = await runScript(c.setup, { cwd: c.dir, env, log: setupLog, timeoutMs: o.checkTimeoutMs ?? 120_000 })
+    if (setup.failed) {
+      return { ...base, status: 'fail', kind: 'setup', reason: `setup script failed (${setup.how})`, details: { setup: c.setup, 'setup log': setupLog }, tail: await readTail(setupLog) }
+    }
+    const written = join(dir, setupManifest)
+    if (await stat(written).then((s) => s.isFile(), () => false)) extra.push(written)
+  }
 
   // Build.
   const buildLog = join(dir, 'build.log')
@@ -99,7 +120,7 @@ async function runCase(c: TestCase, o: RunOptions, buildLock: ReturnType<typeof 
   o.log.info(`${c.name}: building`)
   const logStream = createWriteStream(buildLog)
   try {
-    prefix = await buildLock(() => o.build(c, dir, logStream))
+    prefix = await buildLock(() => o.build(c, dir, logStream, extra))
   } catch (err) {
     logStream.write(`error: ${errorMessage(err)}\n`)
     await new Promise<void>((r) => logStream.end(r))
@@ -113,29 +134,46 @@ async function runCase(c: TestCase, o: RunOptions, buildLock: ReturnType<typeof 
   const boot = await detectBootInput(prefix)
   const disks = await prepareDisks(c, dir)
   const firmware = c.run.uefi ? await prepareFirmware(dir) : undefined
+  const publish = await choosePorts(c)
+  for (const p of publish) env[portVariable(p)] = String(p.hostPort)
+  env['KEEL_TEST_IMAGE'] = prefix
+  env['KEEL_TEST_CONSOLE'] = consoleLog
+  const cdroms: string[] = []
+  if (c.run.data !== undefined || c.run.dataFile !== undefined) {
+    const data = c.run.dataFile !== undefined ? await readFile(resolve(c.dir, c.run.dataFile)) : Buffer.from(c.run.data!)
+    const iso = join(dir, 'metadata.iso')
+    await writeMetadataIso(data, iso, createRealRunner())
+    cdroms.push(iso)
+  }
+  const runLog = join(dir, 'run.log')
   o.log.info(`${c.name}: booting (${o.accel}, timeout ${timeoutMs / 1000} s)`)
   const outcome = await bootCase({
     boot, accel: o.accel, cpus: c.run.cpus, memoryMiB: c.run.memoryMiB, disks,
     ...(firmware ? { firmware } : {}),
+    networking: c.run.networking, publish, cdroms,
+    fwCfg: c.run.fwCfg.map((f) => ({ name: f.name, file: resolve(c.dir, f.file) })),
     expect: c.expect, allow: allowedPatterns(c.labels, o.allow),
     timeoutMs, settleMs: o.settleMs ?? 10_000, traceMs: 2000, consoleLog,
+    commands: { cwd: c.dir, env, log: runLog },
   })
   const verdict = judgeBoot(outcome, timeoutMs)
   const details: Record<string, string> = { ...verdict.details, console: consoleLog }
+  if (verdict.kind === 'run') details['run log'] = runLog
   if (verdict.reason) {
-    return { ...base, status: 'fail', kind: verdict.kind!, reason: verdict.reason, details, tail: await readTail(consoleLog) }
+    return { ...base, status: 'fail', kind: verdict.kind!, reason: verdict.reason, details, tail: await readTail(verdict.kind === 'run' ? runLog : consoleLog) }
   }
 
   // Check.
   if (c.check) {
     const checkLog = join(dir, 'check.log')
-    const check = await runCheck(c, { consoleLog, dir, prefix, log: checkLog, timeoutMs: o.checkTimeoutMs ?? 120_000 })
+    const check = await runScript(c.check, { cwd: c.dir, env, log: checkLog, timeoutMs: o.checkTimeoutMs ?? 120_000 })
     if (check.failed) {
       return { ...base, status: 'fail', kind: 'check', reason: `check script failed (${check.how})`, details: { check: c.check, 'check log': checkLog, console: consoleLog }, tail: await readTail(checkLog) }
     }
   }
   if (!o.keepImages) {
     for (const suffix of ['-kernel', '-initrd.img', '-cmdline', '-sbom.spdx.json']) await rm(`${prefix}${suffix}`, { force: true })
+    await rm(join(dir, 'metadata.iso'), { force: true })
     for (const d of disks) if (d.path.startsWith(dir)) await rm(d.path, { force: true })
   }
   return { ...base, status: 'pass', details: { console: consoleLog } }
@@ -148,6 +186,14 @@ export function judgeBoot(b: BootOutcome, timeoutMs: number): { reason?: string;
       kind: 'pattern',
       reason: `${b.hit.pattern.description} (pattern ${b.hit.pattern.id}) at console line ${b.hit.lineNumber}`,
       details: { pattern: b.hit.pattern.id, line: b.hit.line },
+    }
+  }
+  if (b.commandFailure) {
+    const f = b.commandFailure
+    return {
+      kind: 'run',
+      reason: `run: ${f.item.text} (expect line ${f.item.line}) failed: ${f.how}`,
+      details: { command: f.item.text, 'expect line': String(f.item.line) },
     }
   }
   if (!b.matched) {
@@ -191,24 +237,48 @@ async function prepareFirmware(dir: string): Promise<Firmware> {
   return { code, vars }
 }
 
-async function runCheck(
-  c: TestCase, o: { consoleLog: string; dir: string; prefix: string; log: string; timeoutMs: number },
+/** What setup, run: commands and check see: the case's names and folders (the image and ports are added before the boot). */
+function caseEnv(c: TestCase, dir: string): NodeJS.ProcessEnv {
+  return { ...process.env, KEEL_TEST_NAME: c.name, KEEL_TEST_CASE: c.dir, KEEL_TEST_OUT: dir }
+}
+
+/** A free TCP or UDP port on an address, from the kernel (it may be taken again before QEMU binds it, rarely). */
+async function freePort(address: string, protocol: 'tcp' | 'udp'): Promise<number> {
+  if (protocol === 'udp') {
+    const { createSocket } = await import('node:dgram')
+    const sock = createSocket('udp4')
+    await new Promise<void>((res, rej) => { sock.once('error', rej); sock.bind(0, address, () => res()) })
+    const { port } = sock.address()
+    await new Promise<void>((res) => sock.close(() => res()))
+    return port
+  }
+  const server = createServer()
+  await new Promise<void>((res, rej) => { server.once('error', rej); server.listen(0, address, () => res()) })
+  const address_ = server.address()
+  await new Promise<void>((res) => server.close(() => res()))
+  if (address_ === null || typeof address_ === 'string') throw new Error('no port from the kernel')
+  return address_.port
+}
+
+/** The case's published ports, a free host port picked for each that names only the guest port. */
+async function choosePorts(c: TestCase): Promise<PublishedPort[]> {
+  const out: PublishedPort[] = []
+  for (const p of c.run.publish) {
+    out.push({ ...p, hostPort: p.hostPort ?? await freePort(p.hostAddress, p.protocol) })
+  }
+  return out
+}
+
+/** Runs a case's setup or check script: in the case folder, with /bin/sh unless it is executable, output to a log. */
+async function runScript(
+  script: string, o: { cwd: string; env: NodeJS.ProcessEnv; log: string; timeoutMs: number },
 ): Promise<{ failed: boolean; how: string }> {
-  const script = c.check!
   const executable = await access(script, constants.X_OK).then(() => true, () => false)
   const [cmd, args] = executable ? [script, []] : ['/bin/sh', [script]]
   const fh = await open(o.log, 'w')
   try {
     return await new Promise((resolve) => {
-      const child = spawn(cmd, args, {
-        cwd: c.dir,
-        stdio: ['ignore', fh.fd, fh.fd],
-        env: {
-          ...process.env,
-          KEEL_TEST_NAME: c.name, KEEL_TEST_CASE: c.dir, KEEL_TEST_OUT: o.dir,
-          KEEL_TEST_CONSOLE: o.consoleLog, KEEL_TEST_IMAGE: o.prefix,
-        },
-      })
+      const child = spawn(cmd, args, { cwd: o.cwd, stdio: ['ignore', fh.fd, fh.fd], env: o.env })
       const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs)
       child.on('error', (err) => { clearTimeout(timer); resolve({ failed: true, how: `could not start: ${err.message}` }) })
       child.on('exit', (code, signal) => {
