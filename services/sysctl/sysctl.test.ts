@@ -2,7 +2,7 @@
 // image) run on the host with busybox's shell, as in the image, against a
 // stand-in /proc/sys and sysctl.d folders: which files win, what is
 // written, what is only a warning. The boot test
-// (test/boot/network-services.test.ts) checks it against a real kernel.
+// (test/cases/060_webserver) checks it against a real kernel.
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'

@@ -7,9 +7,9 @@ port=$KEEL_TEST_PORT_6379
 
 # ask REQUEST LINES: sends REQUEST, prints the first LINES reply lines (CRs removed).
 ask() {
-  local request=$1 lines=$2 try
-  for try in 1 2 3 4 5; do
-    if exec 3<>"/dev/tcp/127.0.0.1/$port" 2>/dev/null; then
+  local request=$1 lines=$2
+  for _ in 1 2 3 4 5; do
+    if { exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null; then
       printf '%b' "$request" >&3
       local reply='' line i
       for ((i = 0; i < lines; i++)); do
