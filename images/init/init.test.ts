@@ -638,7 +638,7 @@ int main(int argc, char **argv)
 
   t.test('cgroup v2: memory.max and pids.max', {
     skip: cgRoot && controllers.includes('memory') && controllers.includes('pids') ? false
-      : 'the memory and pids controllers are not on cgroup v2 here (a hybrid host); test/boot/security.test.ts checks them',
+      : 'the memory and pids controllers are not on cgroup v2 here (a hybrid host); the boot-test case test/cases/110_security checks them',
   }, async (t) => {
     const before = readFileSync(join(cgRoot!, 'cgroup.subtree_control'), 'utf8').trim()
     const dir = shBundle('echo "mem=$(cat /sys/fs/cgroup/memory.max)"; echo "pids=$(cat /sys/fs/cgroup/pids.max)"', {

@@ -1,7 +1,8 @@
 // Builds metadata (static, musl) and runs its C unit tests: the JSON
 // reader, LinuxKit's user-data format written out as files, the fw_cfg,
 // file and CD-ROM providers over made-up sysfs and /dev trees, module
-// lookup in modules.dep. The boot test is test/boot/metadata.test.ts.
+// lookup in modules.dep. The boot tests are the keel test cases in
+// test/cases/080_metadata.
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import { lstatSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
