@@ -3,10 +3,12 @@
 // then opened in a real headless Chromium (Debian's chromium package) and
 // the DOM it builds must hold the boot's milestones with their times and the
 // size of each component. A second build, as a tar (which keel run cannot
-// boot), must still give the sizes and say why the timeline was skipped.
+// boot), must still give the sizes and say why the timeline was skipped. A
+// third, UEFI formats only, is booted with OVMF, whose time before the kernel
+// is a row of the timeline.
 import t from 'tap'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -15,6 +17,10 @@ import { renderReport } from '../pkg/report/index.js'
 import { keel } from './helpers/keel-cli.js'
 
 const out = mkdtempSync(join(tmpdir(), 'keel-report-'))
+t.teardown(() => rmSync(out, { recursive: true, force: true }))
+// Two boots (one under OVMF) and Chromium: on a loaded two-core machine they
+// can take longer than the suite's 300 s per file; each boot has its own deadline.
+t.setTimeout(600_000)
 const chromium = findOnPath('chromium')
 
 /** Chromium's DOM of a page, after it parsed and laid it out. */
@@ -44,6 +50,12 @@ function eventRows(dom: string): Array<[string, string, string, string]> {
   return rows
 }
 
+/** The firmware row of the timeline table: [label, seconds it took], or undefined. */
+function firmwareRow(dom: string): [string, number] | undefined {
+  const m = /<tr class="event" data-kind="firmware"><td class="num time">0\.000<\/td><td class="num">([0-9.]+)<\/td><td class="label">([^<]*)<\/td><\/tr>/.exec(dom)
+  return m ? [m[2]!, Number(m[1])] : undefined
+}
+
 /** Every milestone the minimal image must show, each with a time; [] when all are there. */
 function missingMilestones(dom: string): string[] {
   const rows = eventRows(dom)
@@ -68,13 +80,17 @@ t.test('keel build --report: a timeline and a size breakdown, as Chromium render
   t.equal(build.code, 0, `keel build --report succeeds\n${build.stderr}`)
   const report = join(out, 'minimal-report.html')
   t.ok(build.stdout.split('\n').includes(report), 'prints the report path with the other outputs')
-  t.match(build.stderr, /booting .*minimal-kernel with (tcg|kvm) to time it/, 'says it boots the image')
+  t.match(build.stderr, /booting .*minimal-kernel \(kernel\+initrd\) with SeaBIOS under (tcg|kvm) to time it/, 'says it boots the image')
 
   const page = await dumpDom(report)
   t.equal(page.code, 0, `chromium renders the page\n${page.stderr.slice(-2000)}`)
   const dom = page.dom
   t.match(dom, /<p class="note" id="boot-status" data-status="done">All services started [0-9.]+ s after the kernel started\.<\/p>/)
   t.same(missingMilestones(dom), [], 'every milestone is in the timeline table')
+  t.match(dom, /<p class="note" id="booted" data-file="minimal-kernel" data-firmware="SeaBIOS">Booted minimal-kernel \(kernel\+initrd\) with SeaBIOS \(BIOS\), under (tcg|kvm);/)
+  const fw = firmwareRow(dom)
+  t.equal(fw?.[0], 'before the kernel: SeaBIOS', 'the time before the kernel is a row of its own')
+  t.ok(fw !== undefined && fw[1] > 0 && fw[1] < 60, `and took a little time (${fw?.[1]} s)`)
 
   // Each time is the console's own stamp, and the console is in the page too.
   const rows = eventRows(dom)
@@ -116,16 +132,37 @@ t.test('a format keel run cannot boot: sizes, and the timeline skipped with the 
   const report = join(out, 'tar-report.html')
   const build = await keel(['build', '-o', out, '-f', 'tar', `--report=${report}`, 'examples/minimal.yml'])
   t.equal(build.code, 0, `keel build -f tar --report=FILE succeeds\n${build.stderr}`)
-  t.match(build.stderr, /Boot timeline skipped: none of the formats built is one keel run qemu boots/, 'warns that the timeline was skipped')
+  t.match(build.stderr, /Boot timeline skipped: none of the formats built is one keel run qemu boots \(minimal\.tar: the root file system as a tar, not a bootable image\)/, 'warns that the timeline was skipped, and why')
   t.notMatch(build.stderr, /booting/, 'nothing is booted')
   const { code, dom } = await dumpDom(report)
   t.equal(code, 0)
-  t.match(dom, /data-status="skipped">Boot timeline skipped: none of the formats built is one keel run qemu boots\. Add -f kernel\+initrd to time the boot\.<\/p>/)
+  t.match(dom, /data-status="skipped">Boot timeline skipped: none of the formats built is one keel run qemu boots \(minimal\.tar: [^<]*\)\. Add -f kernel\+initrd to time the boot\.<\/p>/)
+  t.notMatch(dom, /id="booted"/, 'nothing is named as booted')
   t.match(dom, /<tr class="part" data-kind="onboot" data-name="hello" data-bytes="[1-9][0-9]*">/, 'the sizes are there')
   t.match(dom, /<tr class="output" data-bytes="[1-9][0-9]*"><td>minimal\.tar<\/td>/)
 
   // Negative control: the timeline check of the first test fails on this page.
   t.same(missingMilestones(dom), ['kernel', 'kernel', 'init', 'onboot hello', 'service greeter', 'services'], 'the milestone check can fail')
+})
+
+t.test('UEFI formats only: the raw disk is booted with OVMF, whose time is a row of the timeline', { skip: !chromium }, async (t) => {
+  const efi = join(out, 'efi')
+  const build = await keel(['build', '-o', efi, '-f', 'iso-efi', '-f', 'raw-efi', '--report', '--report-timeout', '240', 'examples/minimal.yml'])
+  t.equal(build.code, 0, `keel build -f iso-efi -f raw-efi --report succeeds\n${build.stderr}`)
+  t.match(build.stderr, /booting .*minimal-efi\.img \(UEFI raw disk\) with OVMF under (tcg|kvm) to time it/, 'boots the raw disk, the cheaper of the two, with OVMF')
+  const { code, dom } = await dumpDom(join(efi, 'minimal-report.html'))
+  t.equal(code, 0)
+  t.match(dom, /data-status="done">All services started [0-9.]+ s after the kernel started\.<\/p>/)
+  t.match(dom, /<p class="note" id="booted" data-file="minimal-efi\.img" data-firmware="OVMF">Booted minimal-efi\.img \(UEFI raw disk\) with OVMF \(UEFI firmware\), under (tcg|kvm);/, 'the page says what was booted, with which firmware')
+  t.same(missingMilestones(dom), [], 'every milestone is in the timeline table')
+  const fw = firmwareRow(dom)
+  t.equal(fw?.[0], 'before the kernel: OVMF, boot loader', 'OVMF\'s time is a row of its own')
+  t.ok(fw !== undefined && fw[1] > 0.5, `before the kernel's: OVMF took ${fw?.[1]} s`)
+  t.match(dom, /<g class="event" data-kind="firmware">/, 'and is drawn in the chart')
+  t.match(dom, /<pre id="console">[^]*BdsDxe: starting Boot[^]*Linux version/, 'OVMF\'s lines come before the kernel\'s on the console')
+  // Negative control: the kernel+initrd page of the first test has no OVMF row.
+  const first = await dumpDom(join(out, 'minimal-report.html'))
+  t.not(firmwareRow(first.dom)?.[0], fw?.[0], 'the firmware check can fail')
 })
 
 t.test('a name or console line with <script> stays text in the browser', { skip: !chromium }, async (t) => {

@@ -1,12 +1,17 @@
 // One boot of a freshly built image under QEMU, only to time it: the console
 // is read until init says "all services started" (or the time is up), then
 // QEMU is stopped. Disks boot with -snapshot, so the boot changes nothing in
-// the files the build wrote.
-import { resolve } from 'node:path'
+// the files the build wrote. The cheapest output is booted: kernel+initrd
+// (QEMU loads the kernel itself), then a BIOS image (SeaBIOS), then a UEFI
+// one (OVMF, with a throwaway copy of its variable store).
+import { copyFile, mkdtemp, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { basename, join, resolve } from 'node:path'
 import { requireTools } from '../exec/index.js'
-import { chooseAccel, ConsoleMatcher, detectBootInput, startQemu, type BootInput } from '../run/index.js'
+import { chooseAccel, ConsoleMatcher, detectBootInput, startQemu, type Accel, type BootInput, type Firmware } from '../run/index.js'
+import { estimateKernelStart, LineClock } from './clock.js'
 import { parseBootConsole } from './events.js'
-import type { BootOutcome } from './html.js'
+import type { BootedImage, BootOutcome, FirmwareName } from './html.js'
 
 export interface TimedBootOptions {
   /** The output folder and base name the build used. */
@@ -19,61 +24,172 @@ export interface TimedBootOptions {
   cacheDir?: string
   memoryMiB?: number
   qemu?: string
+  /** OVMF's code and variable-store template (Debian's ovmf package by default). */
+  ovmf?: { code: string; vars: string }
   /** Told what is about to happen (e.g. for a log line). */
   onProgress?: (message: string) => void
 }
 
+/** What the report boots, and with which firmware. */
+export interface BootChoice {
+  boot: BootInput
+  firmware: FirmwareName
+}
+
+/** An output of the build that is not booted, and why. */
+export interface Unbootable {
+  file: string
+  reason: string
+}
+
 const allStarted = /^\[init [0-9.]+\] all services started /
 
-/** A boot input all of whose files this build wrote, or why there is none. */
-export async function chooseBootInput(dir: string, name: string, written: string[]): Promise<{ boot?: BootInput; skip?: string }> {
+const debianOvmf = { code: '/usr/share/OVMF/OVMF_CODE_4M.fd', vars: '/usr/share/OVMF/OVMF_VARS_4M.fd' }
+
+/** Outputs that are archives for another tool, not machine images, by how keel names them. */
+const archives: Array<[RegExp, string]> = [
+  [/\.img\.tar\.gz$/, 'a Compute Engine upload (disk.raw in a tar.gz), which boots only once unpacked'],
+  [/-docker\.tar$/, 'an image for docker load, not a machine image'],
+  [/-initrd\.tar$/, 'the kernel, initrd and command line in a tar, which boot only once unpacked'],
+  [/\.tar$/, 'the root file system as a tar, not a bootable image'],
+]
+
+/** Why keel does not boot this output file as it is, when its name says so. */
+export function archiveReason(file: string): string | undefined {
+  return archives.find(([re]) => re.test(basename(file)))?.[1]
+}
+
+/** The files QEMU reads for a boot input. */
+function filesOf(b: BootInput): string[] {
+  return b.kind === 'kernel+initrd' ? [b.kernel, b.initrd, ...(b.root === undefined ? [] : [b.root])] : [b.path]
+}
+
+/** QEMU's format names, in words. */
+const diskWords: Record<string, string> = { raw: 'raw disk', qcow2: 'qcow2 disk', vpc: 'VHD disk', vhdx: 'VHDX disk', vmdk: 'VMDK disk' }
+
+/** The file to name for a boot input, and what it is. */
+export function describeBoot(b: BootInput): { file: string; what: string } {
+  if (b.kind === 'kernel+initrd') {
+    return { file: b.kernel, what: b.root === undefined ? 'kernel+initrd' : `kernel+initrd, root on ${basename(b.root)}` }
+  }
+  if (b.kind === 'iso') return { file: b.path, what: b.uefi ? 'UEFI ISO' : 'BIOS ISO' }
+  return { file: b.path, what: `${b.uefi ? 'UEFI' : 'BIOS'} ${diskWords[b.format] ?? `${b.format} disk`}` }
+}
+
+/**
+ * How dear a boot is, lowest first: QEMU loading the kernel itself skips the
+ * firmware's disk boot and the boot loader; a root on a disk adds a device to
+ * find; SeaBIOS starts in well under a second where OVMF, under TCG, takes
+ * several; and among images, a raw disk needs no format driver.
+ */
+export function bootCost(b: BootInput): number {
+  if (b.kind === 'kernel+initrd') return b.root === undefined ? 0 : 1
+  const media = b.kind === 'iso' ? 3 : b.format === 'raw' ? 2 : b.format === 'qcow2' ? 4 : 5
+  return (b.uefi ? 10 : 0) + media
+}
+
+/**
+ * The cheapest of the boot inputs, or a note that there is none, naming
+ * each output that was passed over and why.
+ */
+export function pickBoot(candidates: readonly BootInput[], unbootable: readonly Unbootable[]): { choice?: BootChoice; skip?: string } {
+  const best = [...candidates].sort((a, b) => bootCost(a) - bootCost(b))[0]
+  if (best) {
+    const uefi = best.kind !== 'kernel+initrd' && best.uefi
+    return { choice: { boot: best, firmware: uefi ? 'OVMF' : 'SeaBIOS' } }
+  }
+  const why = unbootable.map((u) => `${basename(u.file)}: ${u.reason}`).join('; ')
+  return { skip: `Boot timeline skipped: none of the formats built is one keel run qemu boots${why ? ` (${why})` : ''}. Add -f kernel+initrd to time the boot.` }
+}
+
+/** Every boot input all of whose files this build wrote, and the outputs that are none. */
+export async function findBootInputs(dir: string, name: string, written: readonly string[]): Promise<{ candidates: BootInput[]; unbootable: Unbootable[] }> {
   const ours = new Set(written.map((f) => resolve(f)))
-  const filesOf = (b: BootInput): string[] =>
-    b.kind === 'kernel+initrd' ? [b.kernel, b.initrd, ...(b.root === undefined ? [] : [b.root])] : [b.path]
-  const candidates = [resolve(dir, name), ...written.filter((f) => !/(\.spdx\.json|\.html)$/.test(f))]
-  let uefiOnly: string | undefined
-  for (const c of candidates) {
+  const outputs = written.filter((f) => !/(\.spdx\.json|\.html)$/.test(f))
+  const candidates: BootInput[] = []
+  const unbootable: Unbootable[] = []
+  const seen = new Set<string>()
+  for (const c of [resolve(dir, name), ...outputs]) {
+    const isOutput = c !== resolve(dir, name)
+    const archive = archiveReason(c)
+    if (archive !== undefined) {
+      if (isOutput) unbootable.push({ file: c, reason: archive })
+      continue
+    }
     let boot: BootInput
     try {
       boot = await detectBootInput(c)
-    } catch {
-      continue // not bootable as it is (e.g. a cloud upload): try the next file
-    }
-    if (!filesOf(boot).every((f) => ours.has(resolve(f)))) continue
-    if (boot.kind !== 'kernel+initrd' && boot.uefi) {
-      uefiOnly ??= boot.path
+    } catch (err) {
+      if (isOutput) unbootable.push({ file: c, reason: (err as Error).message.replace(`${c}: `, '') })
       continue
     }
-    return { boot }
+    // Only what this build wrote: an older build's files may lie beside it.
+    if (!filesOf(boot).every((f) => ours.has(resolve(f)))) continue
+    const key = JSON.stringify(boot)
+    if (seen.has(key)) continue
+    seen.add(key)
+    candidates.push(boot)
   }
-  const formats = uefiOnly === undefined
-    ? 'none of the formats built is one keel run qemu boots'
-    : `${uefiOnly} needs UEFI firmware, which the report's boot does not use`
-  return { skip: `Boot timeline skipped: ${formats}. Add -f kernel+initrd to time the boot.` }
+  return { candidates, unbootable }
 }
 
-function describe(boot: BootInput): string {
-  return boot.kind === 'kernel+initrd' ? boot.kernel : boot.path
+/** The output this build wrote that is cheapest to boot, or why there is none. */
+export async function chooseBootInput(dir: string, name: string, written: readonly string[]): Promise<{ choice?: BootChoice; skip?: string }> {
+  const { candidates, unbootable } = await findBootInputs(dir, name, written)
+  return pickBoot(candidates, unbootable)
+}
+
+async function isFile(p: string): Promise<boolean> {
+  return (await stat(p).catch(() => undefined))?.isFile() === true
 }
 
 /** Boots the built image once and reads its timeline from the console. */
 export async function timeBoot(options: TimedBootOptions): Promise<BootOutcome> {
-  const { boot, skip } = await chooseBootInput(options.dir, options.name, options.written)
-  if (!boot) return { status: 'skipped', note: skip ?? 'Boot timeline skipped.' }
+  const { choice, skip } = await chooseBootInput(options.dir, options.name, options.written)
+  if (!choice) return { status: 'skipped', note: skip ?? 'Boot timeline skipped.' }
+  const { boot } = choice
+  const described = describeBoot(boot)
+  const ovmf = options.ovmf ?? debianOvmf
+  if (choice.firmware === 'OVMF' && !(await isFile(ovmf.code) && await isFile(ovmf.vars))) {
+    return {
+      status: 'skipped',
+      note: `Boot timeline skipped: ${basename(described.file)} boots only with UEFI firmware, and OVMF is not installed (${ovmf.code}, ${ovmf.vars}: Debian package ovmf). Add -f kernel+initrd to time the boot.`,
+    }
+  }
   requireTools([{ command: options.qemu ?? 'qemu-system-x86_64', debianPackage: 'qemu-system-x86' }])
   const { accel } = await chooseAccel('auto', options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir })
-  const booted = `${describe(boot)} with ${accel}`
-  options.onProgress?.(`booting ${booted} to time it (at most ${Math.round(options.timeoutMs / 1000)} s)`)
+  const booted: BootedImage = { file: basename(described.file), what: described.what, firmware: choice.firmware, accel }
+  options.onProgress?.(`booting ${described.file} (${described.what}) with ${choice.firmware} under ${accel} to time it (at most ${Math.round(options.timeoutMs / 1000)} s)`)
 
+  // OVMF writes its variables: it gets a copy, thrown away after the boot.
+  const scratch = choice.firmware === 'OVMF' ? await mkdtemp(join(tmpdir(), 'keel-report-ovmf-')) : undefined
+  try {
+    let firmware: Firmware | undefined
+    if (scratch !== undefined) {
+      firmware = { code: ovmf.code, vars: join(scratch, 'OVMF_VARS.fd') }
+      await copyFile(ovmf.vars, firmware.vars)
+    }
+    return await watchBoot(options, boot, accel, booted, firmware)
+  } finally {
+    if (scratch !== undefined) await rm(scratch, { recursive: true, force: true })
+  }
+}
+
+async function watchBoot(options: TimedBootOptions, boot: BootInput, accel: Accel, booted: BootedImage, firmware: Firmware | undefined): Promise<BootOutcome> {
   const matcher = new ConsoleMatcher([allStarted])
+  const clock = new LineClock()
   const started = performance.now()
   const vm = startQemu({
     boot, accel, cpus: 1, memoryMiB: options.memoryMiB ?? 1024, noReboot: true,
+    ...(firmware === undefined ? {} : { firmware }),
     // Disks are the build's outputs: the guest's writes go to a throwaway overlay.
     ...(boot.kind === 'kernel+initrd' && boot.root === undefined ? {} : { extraArgs: ['-snapshot'] }),
   }, { stdio: 'pipe', ...(options.qemu === undefined ? {} : { qemu: options.qemu }) })
   let stderr = ''
-  vm.child.stdout?.on('data', (d: Buffer) => matcher.push(d))
+  vm.child.stdout?.on('data', (d: Buffer) => {
+    clock.push(d.toString('utf8'), (performance.now() - started) / 1000)
+    matcher.push(d)
+  })
   vm.child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000) })
 
   let timer: NodeJS.Timeout | undefined
@@ -88,6 +204,7 @@ export async function timeBoot(options: TimedBootOptions): Promise<BootOutcome> 
   matcher.end()
   const consoleText = matcher.transcript
   const timeline = parseBootConsole(consoleText)
+  const firmwareSeconds = estimateKernelStart(clock.lines)
   const all = timeline.events.find((e) => e.kind === 'services')
   let note: string
   if (outcome === 'done') {
@@ -98,5 +215,8 @@ export async function timeBoot(options: TimedBootOptions): Promise<BootOutcome> 
     const why = stderr.trim().split('\n').pop() ?? ''
     note = `QEMU stopped before init's "all services started" line${why ? `: ${why}` : ''}; the timeline ends at the last milestone seen.`
   }
-  return { status: outcome, note, booted, timeline, hostSeconds, console: consoleText }
+  return {
+    status: outcome, note, booted, timeline, hostSeconds, console: consoleText,
+    ...(firmwareSeconds === undefined ? {} : { firmwareSeconds }),
+  }
 }

@@ -44,7 +44,7 @@ const kernelLine = /^\[\s*([0-9]+\.[0-9]+)\] (.*)$/
 const initLine = /^\[init ([0-9]+\.[0-9]+)\] (.*)$/
 
 /** Removes terminal escapes, carriage returns and other control characters. */
-function cleanLine(raw: string): string {
+export function cleanLine(raw: string): string {
   // eslint-disable-next-line no-control-regex
   return raw.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '')
 }

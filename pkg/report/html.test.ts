@@ -19,7 +19,7 @@ function data(over: Partial<ReportData> = {}): ReportData {
     ],
     outputs: [{ file: 'minimal-initrd.img', bytes: 2837102 }],
     boot: {
-      status: 'done', note: 'All services started 3.898 s after the kernel started.', booted: 'minimal-kernel with tcg',
+      status: 'done', note: 'All services started 3.898 s after the kernel started.', booted: { file: 'minimal-kernel', what: 'kernel+initrd', firmware: 'SeaBIOS', accel: 'tcg' },
       timeline: parseBootConsole(consoleText), hostSeconds: 5.5, console: consoleText.replace(/\r/g, ''),
     },
     ...over,
@@ -55,7 +55,7 @@ t.test('names from the manifest and text from the guest are escaped', async (t) 
     parts: [{ kind: 'service', name: evil, label: `service ${evil}`, bytes: 1, files: 1 }],
     outputs: [{ file: `x${evil}.img`, bytes: 1 }],
     boot: {
-      status: 'done', note: 'ok', booted: 'k',
+      status: 'done', note: 'ok', booted: { file: `k${evil}`, what: evil, firmware: 'SeaBIOS', accel: 'tcg' }, firmwareSeconds: 1,
       timeline: parseBootConsole(`[init 1.000] service ${evil}" started (pid 5)\n`),
       console: `greeter: ${evil} & 'quotes'\n`,
     },
@@ -101,4 +101,23 @@ t.test('a long label is shortened in the chart, whole in the table', async (t) =
   }))
   t.match(html, `text-anchor="end">${label.slice(0, 37)}\u2026</text>`)
   t.match(html, `<td class="label">${label}</td>`)
+})
+
+t.test('the firmware\'s time is a row of its own, before the kernel, at negative times', async (t) => {
+  const html = renderReport(data({
+    boot: {
+      status: 'done', note: 'ok', timeline: parseBootConsole(consoleText), firmwareSeconds: 7.692,
+      booted: { file: 'minimal-efi.img', what: 'UEFI raw disk', firmware: 'OVMF', accel: 'tcg' },
+    },
+  }))
+  t.match(html, /<p class="note" id="booted" data-file="minimal-efi\.img" data-firmware="OVMF">Booted minimal-efi\.img \(UEFI raw disk\) with OVMF \(UEFI firmware\), under tcg\./)
+  t.match(html, /<tbody>\n<tr class="event" data-kind="firmware"><td class="num time">0\.000<\/td><td class="num">7\.692<\/td><td class="label">before the kernel: OVMF, boot loader<\/td><\/tr>\n<tr class="event" data-kind="kernel">/)
+  t.match(html, /<text x="[0-9.]+" y="14" text-anchor="middle">-8 s<\/text>/, 'the axis starts before 0')
+  t.match(html, /<text x="[0-9.]+" y="14" text-anchor="middle">0 s<\/text>/, 'and has 0 on it')
+  t.match(html, /<g class="event" data-kind="firmware">\n<text [^>]*>before the kernel: OVMF, boot loader<\/text>\n<rect [^>]*>.*\n<text [^>]*>took 7\.692 s<\/text>/, 'drawn as a bar, with what it took')
+  // kernel+initrd: QEMU loads the kernel, no boot loader.
+  const k = renderReport(data({ boot: { ...data().boot, firmwareSeconds: 0.8 } }))
+  t.match(k, /data-kind="firmware"><td class="num time">0\.000<\/td><td class="num">0\.800<\/td><td class="label">before the kernel: SeaBIOS<\/td>/)
+  // Without a measurement, no row.
+  t.notMatch(renderReport(data()), /data-kind="firmware"/)
 })

@@ -5,6 +5,19 @@
 import type { BootEvent, BootTimeline } from './events.js'
 import type { PartKind, SizePart } from './sizes.js'
 
+export type FirmwareName = 'SeaBIOS' | 'OVMF'
+
+/** The output that was booted, and how. */
+export interface BootedImage {
+  /** Its file's base name (the kernel, for kernel+initrd). */
+  file: string
+  /** What it is, in words: "kernel+initrd", "UEFI raw disk", "BIOS ISO"... */
+  what: string
+  /** SeaBIOS (QEMU's default, which also loads a kernel+initrd) or OVMF (UEFI). */
+  firmware: FirmwareName
+  accel: string
+}
+
 export interface BootOutcome {
   /**
    * done: init's "all services started" line came; timeout: it did not come
@@ -13,9 +26,13 @@ export interface BootOutcome {
   status: 'done' | 'timeout' | 'exited' | 'skipped'
   /** Why it was skipped or how it ended, in words. */
   note: string
-  /** What was booted, and how (e.g. "minimal-kernel with tcg"). */
-  booted?: string
+  booted?: BootedImage
   timeline?: BootTimeline
+  /**
+   * Host seconds from QEMU's start to the kernel's (the firmware and the
+   * boot loader), estimated from when the kernel's lines arrived.
+   */
+  firmwareSeconds?: number
   /** Host seconds from QEMU's start to the end of the boot (or the timeout). */
   hostSeconds?: number
   /** The console as read, control characters removed. */
@@ -56,8 +73,10 @@ const partColors: Record<PartKind, string> = {
   service: '#e15759', volume: '#b07aa1', files: '#edc948', other: '#bab0ac',
 }
 
-const eventColors: Record<BootEvent['kind'], string> = {
-  kernel: '#4e79a7', initramfs: '#76b7b2', 'kernel-done': '#4e79a7', init: '#f28e2b', root: '#f28e2b',
+type RowKind = BootEvent['kind'] | 'firmware'
+
+const eventColors: Record<RowKind, string> = {
+  firmware: '#bab0ac', kernel: '#4e79a7', initramfs: '#76b7b2', 'kernel-done': '#4e79a7', init: '#f28e2b', root: '#f28e2b',
   modules: '#76b7b2', onboot: '#59a14f', service: '#e15759', services: '#e15759',
 }
 
@@ -79,7 +98,7 @@ pre { background: #f6f6f6; padding: 8px; overflow-x: auto; font-size: 12px; max-
 
 /** A row of the chart and table: a span (from → at) or a moment (at). */
 interface ChartRow {
-  kind: BootEvent['kind']
+  kind: RowKind
   label: string
   name?: string
   at: number
@@ -87,10 +106,22 @@ interface ChartRow {
   ok: boolean
 }
 
-/** The events, with the kernel's part (its start to init's first line) as a row of its own. */
-function chartRows(events: BootEvent[]): ChartRow[] {
+/** The label of the span before the kernel: QEMU loads a kernel+initrd itself, without a boot loader. */
+function firmwareLabel(booted: BootedImage): string {
+  return booted.what.startsWith('kernel+initrd') ? `before the kernel: ${booted.firmware}` : `before the kernel: ${booted.firmware}, boot loader`
+}
+
+/**
+ * The events, with the kernel's part (its start to init's first line) as a
+ * row of its own, and the firmware's before it, at negative times.
+ */
+function chartRows(boot: BootOutcome): ChartRow[] {
+  const events = boot.timeline?.events ?? []
   const kernelAt = events.find((e) => e.kind === 'kernel')?.at ?? 0
   const rows: ChartRow[] = []
+  if (boot.booted !== undefined && boot.firmwareSeconds !== undefined && events.length > 0) {
+    rows.push({ kind: 'firmware', label: firmwareLabel(boot.booted), at: 0, from: -boot.firmwareSeconds, ok: true })
+  }
   let firstInit = true
   for (const e of events) {
     if (e.kind === 'init' && firstInit) {
@@ -110,19 +141,23 @@ function tickStep(max: number): number {
   return 10 * p
 }
 
-function renderChart(events: BootEvent[]): string {
-  const rows = chartRows(events)
+function renderChart(boot: BootOutcome): string {
+  const rows = chartRows(boot)
   const labelW = 260
   const plotW = 620
   const rowH = 20
   const top = 24
-  const max = Math.max(...events.map((e) => e.at), 0.001)
-  const step = tickStep(max)
+  const max = Math.max(...rows.map((e) => e.at), 0.001)
+  const min = Math.min(...rows.map((e) => e.from ?? 0), 0)
+  const step = tickStep(max - min)
   const end = Math.ceil(max / step) * step
-  const x = (t: number): number => labelW + (t / end) * plotW
+  const start = Math.floor(min / step) * step
+  const x = (t: number): number => labelW + ((t - start) / (end - start)) * plotW
   const height = top + rows.length * rowH + 8
   const out: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" width="${labelW + plotW + 80}" height="${height}" role="img" aria-label="boot timeline">`]
-  for (let t = 0; t <= end + step / 2; t += step) {
+  // Ticks counted in steps, so that 0 is always one, exactly.
+  for (let i = Math.round(start / step); i * step <= end + step / 2; i++) {
+    const t = i * step
     const tx = x(t).toFixed(1)
     out.push(`<line class="axis" x1="${tx}" y1="${top - 6}" x2="${tx}" y2="${height - 4}"/>`)
     out.push(`<text x="${tx}" y="${top - 10}" text-anchor="middle">${Number(t.toFixed(6))} s</text>`)
@@ -142,15 +177,17 @@ function renderChart(events: BootEvent[]): string {
       const cx = x(event.at)
       out.push(`<path d="M${cx.toFixed(1)} ${y + 3}l6 7l-6 7l-6 -7z" fill="${color}"><title>${escapeHtml(`${event.label} at ${seconds(event.at)} s`)}</title></path>`)
     }
-    out.push(`<text x="${(x(event.at) + 9).toFixed(1)}" y="${y + 14}">${seconds(event.at)} s</text>`)
+    // The firmware's span always ends at 0: what it took says more.
+    const said = event.kind === 'firmware' && from !== undefined ? `took ${seconds(event.at - from)} s` : `${seconds(event.at)} s`
+    out.push(`<text x="${(x(event.at) + 9).toFixed(1)}" y="${y + 14}">${said}</text>`)
     out.push('</g>')
   })
   out.push('</svg>')
   return out.join('\n')
 }
 
-function renderEventTable(events: BootEvent[]): string {
-  const rows = chartRows(events).map((event) => {
+function renderEventTable(boot: BootOutcome): string {
+  const rows = chartRows(boot).map((event) => {
     const took = event.from === undefined ? '' : seconds(event.at - event.from)
     const name = event.name === undefined ? '' : ` data-name="${escapeHtml(event.name)}"`
     return `<tr class="event${event.ok ? '' : ' failed'}" data-kind="${event.kind}"${name}>` +
@@ -164,13 +201,19 @@ function renderBoot(boot: BootOutcome): string {
   const statusClass = boot.status === 'done' ? 'note' : 'warn'
   out.push(`<p class="${statusClass}" id="boot-status" data-status="${boot.status}">${escapeHtml(boot.note)}</p>`)
   if (boot.booted !== undefined) {
+    const b = boot.booted
+    const uefi = b.firmware === 'OVMF' ? ' (UEFI firmware)' : ' (BIOS)'
     const host = boot.hostSeconds === undefined ? '' : `; ${seconds(boot.hostSeconds)} s on the host's clock from QEMU's start`
-    out.push(`<p class="note">Booted ${escapeHtml(boot.booted)}${host}. Times are seconds since the kernel started, from the kernel's and init's console stamps. An onboot container's bar starts at init's line before it.</p>`)
+    const before = boot.firmwareSeconds === undefined ? ''
+      : ` The first row, at negative times, is what ran before the kernel: from QEMU's start to the kernel's, on the host's clock (estimated from when the kernel's first lines reached the console).`
+    out.push(`<p class="note" id="booted" data-file="${escapeHtml(b.file)}" data-firmware="${b.firmware}">` +
+      `Booted ${escapeHtml(b.file)} (${escapeHtml(b.what)}) with ${b.firmware}${uefi}, under ${escapeHtml(b.accel)}${host}. ` +
+      `Times are seconds since the kernel started, from the kernel's and init's console stamps. An onboot container's bar starts at init's line before it.${before}</p>`)
   }
   const events = boot.timeline?.events ?? []
   if (events.length > 0) {
-    out.push(renderChart(events))
-    out.push(renderEventTable(events))
+    out.push(renderChart(boot))
+    out.push(renderEventTable(boot))
   } else if (boot.status !== 'skipped') {
     out.push('<p class="warn">No boot milestones were found on the console.</p>')
   }
