@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { UserError } from '../errors/index.js'
-import { discoverCases, parseLabels, parseRunArgs, parseShard, parseTimeout, parseWords, portVariable, selectCases, skipReason, type TestCase } from './cases.js'
+import { discoverCases, parseLabels, parseRunArgs, parseArgWords, parseShard, parseTimeout, parseWords, portVariable, selectCases, skipReason, type TestCase } from './cases.js'
 
 /** A literal tree: path → contents. */
 function tree(files: Record<string, string>): string {
@@ -75,6 +75,10 @@ t.test('every bad case is reported at once, naming the file', async (t) => {
 
 t.test('small files: words, labels, timeouts, run args', async (t) => {
   t.same(parseWords('a b\n# c\n d # e\n'), ['a', 'b', 'd'])
+  t.same(parseArgWords('--data "hello in  plain text" --x a\'b c\'d # note\n--fw-cfg \'opt/x=a#b\'\n', 'r'), {
+    words: ['--data', 'hello in  plain text', '--x', 'ab cd', '--fw-cfg', 'opt/x=a#b'], problems: [],
+  })
+  t.same(parseArgWords('--data "open\n', 'r').problems, ['r:1: a " quote is not closed'])
   t.same(parseLabels('x x y', 'l'), { labels: ['x', 'y'], problems: [] })
   t.same(parseTimeout('2.5\n', 't'), { timeoutMs: 2500, problems: [] })
   t.equal(parseTimeout('0', 't').problems.length, 1)

@@ -66,6 +66,37 @@ export function parseWords(text: string): string[] {
   return text.split('\n').flatMap((l) => l.replace(/#.*$/, '').trim().split(/\s+/)).filter((w) => w !== '')
 }
 
+/**
+ * The words of a run-args file: as parseWords, but a word may be quoted
+ * with "..." or '...' to hold spaces or "#" (no escapes inside). An
+ * unclosed quote is a problem.
+ */
+export function parseArgWords(text: string, file: string): { words: string[]; problems: string[] } {
+  const words: string[] = []
+  const problems: string[] = []
+  text.split('\n').forEach((line, i) => {
+    let word: string | undefined
+    for (let j = 0; j < line.length; j++) {
+      const ch = line[j]!
+      if (ch === '"' || ch === "'") {
+        const end = line.indexOf(ch, j + 1)
+        if (end === -1) {
+          problems.push(`${file}:${i + 1}: a ${ch} quote is not closed`)
+          return
+        }
+        word = (word ?? '') + line.slice(j + 1, end)
+        j = end
+      } else if (ch === '#' && word === undefined) break
+      else if (/\s/.test(ch)) {
+        if (word !== undefined) words.push(word)
+        word = undefined
+      } else word = (word ?? '') + ch
+    }
+    if (word !== undefined) words.push(word)
+  })
+  return { words, problems }
+}
+
 export function parseLabels(text: string, file: string): { labels: string[]; problems: string[] } {
   const words = parseWords(text)
   const problems = words.filter((w) => !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(w)).map((w) => `${file}: label ${JSON.stringify(w)}: use letters, digits, ".", "_" and "-"`)
@@ -258,7 +289,9 @@ export async function readCase(dir: string, cwd: string, problems: string[]): Pr
   }
 
   const runArgsText = await readIfThere(at(caseFiles.runArgs))
-  const runArgs = runArgsText === undefined ? [] : parseWords(runArgsText)
+  const argWords = runArgsText === undefined ? { words: [], problems: [] } : parseArgWords(runArgsText, at(caseFiles.runArgs))
+  problems.push(...argWords.problems)
+  const runArgs = argWords.words
   const parsedRun = parseRunArgs(runArgs, at(caseFiles.runArgs))
   problems.push(...parsedRun.problems)
   for (const f of [parsedRun.run.dataFile, ...parsedRun.run.fwCfg.map((i) => i.file)]) {
