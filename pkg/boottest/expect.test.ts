@@ -122,3 +122,22 @@ t.test('negative control: without resume() a run: holds the script', async (t) =
   t.equal(s.done, false)
   t.equal(s.missing?.kind, 'run')
 })
+
+t.test('a line the guest prints right after a prompt still counts, when nothing was typed there', async (t) => {
+  const acts: string[] = []
+  const s = new ExpectScript(parseExpect('prompt: / #\npowerdown:\npower button pressed\n', 'e').items, () => undefined, (i) => acts.push(i.kind))
+  s.start()
+  const sp = new LineSplitter()
+  for (const chunk of ['/ # ', '[init 42.7] power button pressed: power off\r\n']) {
+    for (const l of sp.push(chunk)) s.line(l)
+    s.partial(sp.partial)
+  }
+  t.same(acts, ['powerdown'])
+  t.equal(s.done, true)
+  // Negative control: after a send, the rest of that line is the typed echo and does not count.
+  const typed = new ExpectScript(parseExpect('prompt: / #\nsend: echo power button pressed\npower button pressed\n', 'e').items, () => undefined)
+  typed.start()
+  typed.partial('/ # ')
+  typed.line('/ # echo power button pressed')
+  t.equal(typed.done, false)
+})

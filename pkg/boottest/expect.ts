@@ -128,8 +128,16 @@ export class LineSplitter {
 
 export class ExpectScript {
   private next = 0
-  /** The unfinished line already satisfied a prompt: its completed form is not offered again. */
+  /**
+   * The unfinished line already satisfied a prompt (it held `partialText`
+   * then). When it is completed, what was typed after the prompt is the
+   * echo of a send and is not offered to the next item; when nothing was
+   * typed, the rest of the line after that text is (the guest can print an
+   * expected line right after a prompt).
+   */
   private partialUsed = false
+  private partialText = ''
+  private typedSincePrompt = false
   /**
    * At a `boot:` item, waiting for the next boot (console lines are dropped:
    * they are the old machine's), or at a `run:` item, waiting for its
@@ -199,7 +207,9 @@ export class ExpectScript {
     }
     if (this.partialUsed) {
       this.partialUsed = false
-      return
+      if (this.typedSincePrompt || !line.startsWith(this.partialText)) return
+      line = line.slice(this.partialText.length)
+      if (line === '') return
     }
     const item = this.items[this.next]
     if (item && !isAction(item) && this.matches(item, line)) this.advance()
@@ -211,6 +221,8 @@ export class ExpectScript {
     if (text === '' || this.partialUsed || this.waiting || !item || item.kind !== 'prompt') return
     if (text.includes(item.text)) {
       this.partialUsed = true
+      this.partialText = text
+      this.typedSincePrompt = false
       this.advance()
     }
   }
@@ -235,8 +247,10 @@ export class ExpectScript {
         return
       }
       this.next++
-      if (item.kind === 'send') this.send(`${item.text}\n`)
-      else this.act(item)
+      if (item.kind === 'send') {
+        this.typedSincePrompt = true
+        this.send(`${item.text}\n`)
+      } else this.act(item)
     }
   }
 }
