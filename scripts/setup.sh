@@ -54,6 +54,7 @@ gpgconf:gpgconf
 ssh:openssh-client
 ssh-keygen:openssh-client
 chromium:chromium
+ip:iproute2
 /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf:fonts-liberation
 "
 fi

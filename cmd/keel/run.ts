@@ -7,8 +7,8 @@ import { resolve } from 'node:path'
 import { UserError } from '../../pkg/errors/index.js'
 import { createRealRunner, requireTools } from '../../pkg/exec/index.js'
 import {
-  EscapeFilter, checkPublished, chooseAccel, defaultStateDir, detectBootInput, escapeHelp, escapeName, openStateDir,
-  parseByteSize, parseDiskSpec, parseFwCfg, parseNetworking, parsePublish, readOrCreateMac, runningQemuPid,
+  EscapeFilter, checkNetworkingOnHost, checkPublished, chooseAccel, defaultStateDir, detectBootInput, escapeHelp, escapeName,
+  openStateDir, parseByteSize, parseDiskSpec, parseFwCfg, parseNetworking, parsePublish, readOrCreateMac, runningQemuPid,
   startQemu, startQemuDaemon, statePaths, stopQemu, writeMetadataIso,
   type DiskSpec, type QemuConfig, type StatePaths,
 } from '../../pkg/run/index.js'
@@ -37,7 +37,8 @@ options:
                             attach a disk, created (sparse) when missing; without PATH it
                             is kept in the state folder (diskN.img); repeatable
       --disk-size SIZE      size of created disks that give no size= (default 1G)
-      --networking MODE     user (default), tap[,IFNAME], bridge[,BRIDGE] or none
+      --networking MODE     user (default), tap[,IFNAME], bridge[,BRIDGE] or none; tap and
+                            bridge need host setup (docs/run.md, "Networking")
       --publish [IP:]HOST:GUEST[/tcp|/udp]
                             forward a host port to the guest (user networking), bound to
                             127.0.0.1 unless IP is given; repeatable
@@ -109,6 +110,7 @@ export async function runCommand(io: CliIO, args: string[]): Promise<number> {
   const data = values['data-file'] !== undefined ? await readDataFile(resolve(io.cwd, values['data-file'])) : values.data === undefined ? undefined : Buffer.from(values.data)
 
   requireTools([{ command: 'qemu-system-x86_64', debianPackage: 'qemu-system-x86' }])
+  await checkNetworkingOnHost(networking)
   if (data !== undefined) requireTools([{ command: 'xorriso', debianPackage: 'xorriso' }])
   for (const f of fwCfg) {
     if (!(await stat(f.file).catch(() => undefined))?.isFile()) throw new UserError(`--fw-cfg ${f.name}=${f.file}: no such file`)

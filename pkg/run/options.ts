@@ -174,3 +174,152 @@ export function parseFwCfg(spec: string): FwCfgItem {
   }
   return { name, file }
 }
+
+/** One rule of qemu-bridge-helper's ACL file (/etc/qemu/bridge.conf). */
+export type BridgeAclRule =
+  | { kind: 'allow' | 'deny'; name: string } // name 'all' matches every bridge
+  | { kind: 'include'; path: string }
+
+/**
+ * qemu-bridge-helper's ACL syntax: one `allow NAME`, `deny NAME` (NAME may
+ * be `all`) or `include FILE` per line; blank lines and lines starting with
+ * # are skipped. At any other line the helper stops reading: it refuses the
+ * whole file when it is bridge.conf itself, and keeps the rules read so far
+ * from an included file. So this returns the rules before the first bad
+ * line, and that line as `problem` (file:line: what is wrong).
+ */
+export function parseBridgeAcl(text: string, file: string): { rules: BridgeAclRule[]; problem?: string } {
+  const rules: BridgeAclRule[] = []
+  const lines = text.split('\n')
+  for (const [i, raw] of lines.entries()) {
+    const line = raw.trim()
+    if (line === '' || line.startsWith('#')) continue
+    const m = /^(\S+)[ \t]+(.*)$/.exec(line)
+    const where = `${file}:${i + 1}`
+    if (!m) return { rules, problem: `${where}: ${JSON.stringify(line)} is not a rule (allow BRIDGE, deny BRIDGE or include FILE)` }
+    const cmd = m[1]!
+    const arg = m[2]!
+    if (cmd === 'allow' || cmd === 'deny') rules.push({ kind: cmd, name: arg })
+    else if (cmd === 'include') rules.push({ kind: 'include', path: arg })
+    else return { rules, problem: `${where}: unknown command ${JSON.stringify(cmd)} (allow BRIDGE, deny BRIDGE or include FILE)` }
+  }
+  return { rules }
+}
+
+/** As qemu-bridge-helper decides: some allow rule matches and no deny rule does. */
+export function isBridgeAllowed(rules: readonly BridgeAclRule[], bridge: string): boolean {
+  const matches = (kind: 'allow' | 'deny'): boolean => rules.some((r) => r.kind === kind && (r.name === 'all' || r.name === bridge))
+  return matches('allow') && !matches('deny')
+}
+
+/** What keel reads on the host before it starts QEMU with tap or bridge networking. */
+export interface HostNetFacts {
+  /** keel's (and so QEMU's) effective uid and groups, and whether it holds CAP_NET_ADMIN. */
+  uid: number
+  /** The user's name, for the commands in hints (the uid when unknown). */
+  user?: string
+  gids: readonly number[]
+  netAdmin: boolean
+  /** The named tap device or bridge under /sys/class/net; undefined when there is none. */
+  device?: {
+    /** /sys/class/net/NAME/tun_flags: only tun and tap devices have it. */
+    tunFlags?: number
+    /** tun_flags' owner and group (-1: none). */
+    owner?: number
+    group?: number
+    /** The carrier is on: for a tun or tap device, some program (another QEMU?) has it open. */
+    carrier?: boolean
+    isBridge: boolean
+  }
+  /**
+   * Bridge networking: the helper's ACL with its includes read in place, or
+   * why it cannot be used (missing, or a bad line: the helper then refuses
+   * every bridge); undefined when keel could not read it.
+   */
+  bridgeAcl?: { file: string; missing: true } | { file: string; problem: string } | { file: string; rules: BridgeAclRule[] }
+  /** Bridge networking without root: can the helper create a tap device (setuid root, or CAP_NET_ADMIN as a file capability)? undefined: unknown. */
+  helperPrivileged?: boolean
+  helperPath?: string
+}
+
+const IFF_TUN = 0x0001
+const IFF_TAP = 0x0002
+const IFF_MULTI_QUEUE = 0x0100
+const CAP_NET_ADMIN = 12
+
+/** Does a capability set, as written in /proc/PID/status (CapEff: hex), hold CAP_NET_ADMIN? */
+export function hasNetAdmin(capEffHex: string): boolean {
+  return /^[0-9a-f]+$/i.test(capEffHex.trim()) && ((BigInt(`0x${capEffHex.trim()}`) >> BigInt(CAP_NET_ADMIN)) & 1n) === 1n
+}
+
+/** The bridge QEMU joins when none is named. */
+export const defaultBridge = 'br0'
+
+/**
+ * Checks that QEMU will be able to attach to the host network as asked,
+ * from facts read beforehand, and throws a UserError naming the fix
+ * otherwise: QEMU's own messages ("bridge helper failed", or nothing at all
+ * when, as root, it quietly makes a new, unconnected tap device) say neither
+ * what is wrong nor what to do.
+ */
+export function checkHostNetworking(n: Networking, f: HostNetFacts): void {
+  const spec = n.mode === 'tap' ? `tap${n.ifname === undefined ? '' : `,${n.ifname}`}` : n.mode === 'bridge' ? `bridge${n.bridge === undefined ? '' : `,${n.bridge}`}` : n.mode
+  const asRoot = 'run keel as root (or with CAP_NET_ADMIN)'
+  const user = f.user ?? String(f.uid)
+  if (n.mode === 'tap' && n.ifname === undefined) {
+    if (!f.netAdmin) {
+      throw new UserError(`--networking tap: without a device name QEMU makes a new tap device, which needs root (CAP_NET_ADMIN)`, {
+        hint: `make a tap device for your user once, as root: ip tuntap add dev keeltap0 mode tap user ${user} && ip link set keeltap0 up; then --networking tap,keeltap0`,
+      })
+    }
+    return
+  }
+  if (n.mode === 'tap') {
+    const name = n.ifname!
+    const d = f.device
+    const make = `ip tuntap add dev ${name} mode tap user ${user} && ip link set ${name} up`
+    if (d === undefined) {
+      throw new UserError(`--networking ${spec}: there is no network device ${name}`, {
+        hint: `make it first, as root: ${make}; then give it an address or add it to a bridge (docs/run.md, "Networking")`,
+      })
+    }
+    if (d.tunFlags === undefined) {
+      throw new UserError(`--networking ${spec}: ${name} is not a tap device${d.isBridge ? ' but a bridge' : ''}`, {
+        hint: d.isBridge ? `use --networking bridge,${name}` : `name a tap device, or make one, as root: ip tuntap add dev keeltap0 mode tap user ${user} && ip link set keeltap0 up`,
+      })
+    }
+    if ((d.tunFlags & (IFF_TUN | IFF_TAP)) !== IFF_TAP) throw new UserError(`--networking ${spec}: ${name} is a tun device (layer 3), not a tap device`, { hint: `make it again as a tap device: ip tuntap del dev ${name} mode tun && ${make}` })
+    if (d.carrier === true && (d.tunFlags & IFF_MULTI_QUEUE) === 0) {
+      throw new UserError(`--networking ${spec}: ${name} is in use: another program (another QEMU?) has it open`, { hint: 'stop that program, or make another tap device for this machine' })
+    }
+    const ownerBars = d.owner !== undefined && d.owner !== -1 && d.owner !== f.uid
+    const groupBars = d.group !== undefined && d.group !== -1 && !f.gids.includes(d.group)
+    if ((ownerBars || groupBars) && !f.netAdmin) {
+      throw new UserError(`--networking ${spec}: ${name} belongs to ${ownerBars ? `user ${d.owner}` : `group ${d.group}`}, and keel runs as user ${user} without CAP_NET_ADMIN`, {
+        hint: `${asRoot}, or make the device yours: ip tuntap del dev ${name} mode tap && ${make}`,
+      })
+    }
+    return
+  }
+  if (n.mode !== 'bridge') return
+  const name = n.bridge ?? defaultBridge
+  const make = `ip link add ${name} type bridge && ip link set ${name} up`
+  if (f.device === undefined) throw new UserError(`--networking ${spec}: there is no bridge ${name}`, { hint: `make it first, as root: ${make} (and give it an address, or add the host's uplink to it)` })
+  if (!f.device.isBridge) {
+    throw new UserError(`--networking ${spec}: ${name} is not a bridge${f.device.tunFlags === undefined ? '' : ' but a tun or tap device'}`, {
+      hint: f.device.tunFlags === undefined ? 'name a bridge, or make one, as root: ip link add keelbr0 type bridge && ip link set keelbr0 up' : `use --networking tap,${name}`,
+    })
+  }
+  const acl = f.bridgeAcl
+  if (acl !== undefined) {
+    const allow = `add the line "allow ${name}" to ${acl.file}, as root: echo 'allow ${name}' >> ${acl.file}`
+    if ('missing' in acl) throw new UserError(`--networking ${spec}: QEMU's bridge helper allows no bridge: ${acl.file} does not exist`, { hint: `create it with the line "allow ${name}", as root: mkdir -p ${acl.file.replace(/\/[^/]*$/, '')} && echo 'allow ${name}' >> ${acl.file}` })
+    if ('problem' in acl) throw new UserError(`--networking ${spec}: QEMU's bridge helper cannot read ${acl.file}: ${acl.problem}`, { hint: `fix that line; ${acl.file} holds lines allow BRIDGE, deny BRIDGE or include FILE` })
+    if (!isBridgeAllowed(acl.rules, name)) throw new UserError(`--networking ${spec}: ${acl.file} does not allow the bridge ${name} (QEMU's bridge helper would refuse it)`, { hint: allow })
+  }
+  if (!f.netAdmin && f.helperPrivileged === false) {
+    throw new UserError(`--networking ${spec}: QEMU's bridge helper ${f.helperPath ?? 'qemu-bridge-helper'} cannot make a tap device for user ${user}: it is neither setuid root nor given CAP_NET_ADMIN`, {
+      hint: `${asRoot}, or let the helper do it, as root: chmod u+s ${f.helperPath ?? '/usr/lib/qemu/qemu-bridge-helper'}`,
+    })
+  }
+}
