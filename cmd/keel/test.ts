@@ -151,10 +151,24 @@ function buildWith(io: CliIO, opts: { mirror?: string | undefined; suite?: strin
       stdout: sink, stderr: sink, env: io.env, cwd: c.dir, log: createLogger('info', sink),
       readStdin: async () => '',
     }
-    const args = ['-o', dir, '--name', 'image', ...(opts.mirror ? ['--mirror', opts.mirror] : []), ...(opts.suite ? ['--suite', opts.suite] : []), ...c.manifests, ...extra]
+    const files: string[] = []
+    let pending = ''
+    const out = {
+      write: (s: string) => {
+        log.write(s)
+        pending += s
+        const lines = pending.split('\n')
+        pending = lines.pop() ?? ''
+        files.push(...lines.filter((l) => l !== ''))
+      },
+    }
+    const args = [
+      '-o', dir, '--name', 'image', ...(c.format === undefined ? [] : ['-f', c.format]),
+      ...(opts.mirror ? ['--mirror', opts.mirror] : []), ...(opts.suite ? ['--suite', opts.suite] : []), ...c.manifests, ...extra,
+    ]
     log.write(`keel build ${args.join(' ')}\n`)
-    const code = await buildCommand(buildIo, args)
+    const code = await buildCommand({ ...buildIo, stdout: out }, args)
     if (code !== 0) throw new Error(`keel build exited ${code}`)
-    return join(dir, 'image')
+    return { prefix: join(dir, 'image'), files: files.map((f) => resolve(c.dir, f)) }
   }
 }

@@ -141,3 +141,18 @@ t.test('labels select and exclude; skip labels skip', async (t) => {
   t.match(skipReason(fake('k', ['needs-kvm']), { accel: 'tcg' }), /needs-kvm/)
   t.equal(skipReason(fake('k', ['needs-kvm']), { accel: 'kvm' }), undefined)
 })
+
+t.test('a formats file makes one case for each format; a bad one is named', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'keel-cases-formats-'))
+  const at = (p: string, text: string): void => {
+    mkdirSync(join(root, p, '..'), { recursive: true })
+    writeFileSync(join(root, p), text)
+  }
+  at('cases/f/test.yml', 'kernel: {}\n')
+  at('cases/f/expect', 'hello\n')
+  at('cases/f/formats', 'iso-efi\nqcow2-bios # a comment\n')
+  const cases = await discoverCases(['cases'], root)
+  t.same(cases.map((c) => [c.name, c.format]), [['cases/f:iso-efi', 'iso-efi'], ['cases/f:qcow2-bios', 'qcow2-bios']])
+  at('cases/f/formats', 'iso-efi docker\n')
+  await t.rejects(discoverCases(['cases'], root), { name: 'UserError', message: /cases\/f\/formats: docker is an image for docker load, not something to boot/ })
+})

@@ -12,6 +12,7 @@ import { isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { errorMessage, UserError } from '../errors/index.js'
 import { parseFwCfg, parseNetworking, parsePublish, type FwCfgItem, type Networking } from '../run/index.js'
 import { parseExpect, type ExpectItem } from './expect.js'
+import { checkFormats } from './formats.js'
 
 export interface RunSettings {
   cpus: number
@@ -57,9 +58,14 @@ export interface TestCase {
   timeoutMs: number | undefined
   runArgs: string[]
   run: RunSettings
+  /** The output format to build and boot (from the `formats` file); undefined: kernel+initrd. */
+  format?: string
 }
 
-export const caseFiles = { manifest: 'test.yml', manifestList: 'manifest', expect: 'expect', check: 'check', setup: 'setup', labels: 'labels', timeout: 'timeout', runArgs: 'run-args' } as const
+export const caseFiles = {
+  manifest: 'test.yml', manifestList: 'manifest', expect: 'expect', check: 'check', setup: 'setup', labels: 'labels', timeout: 'timeout',
+  runArgs: 'run-args', formats: 'formats',
+} as const
 
 /** Words of a small list file: split on white space, "#" starts a comment. */
 export function parseWords(text: string): string[] {
@@ -247,8 +253,11 @@ function caseName(dir: string, cwd: string): string {
   return rel.split(sep).join('/')
 }
 
-/** Reads one case folder; problems are collected, not thrown. */
-export async function readCase(dir: string, cwd: string, problems: string[]): Promise<TestCase | undefined> {
+/**
+ * Reads one case folder; problems are collected, not thrown. A folder with
+ * a `formats` file gives one case for each format, named FOLDER:FORMAT.
+ */
+export async function readCase(dir: string, cwd: string, problems: string[]): Promise<TestCase[]> {
   const before = problems.length
   const at = (f: string): string => join(dir, f)
   const manifests: string[] = []
@@ -305,8 +314,12 @@ export async function readCase(dir: string, cwd: string, problems: string[]): Pr
   }
   const check = await script(caseFiles.check)
   const setup = await script(caseFiles.setup)
-  if (problems.length > before) return undefined
-  return { name: caseName(dir, cwd), dir, manifests, expect, check, setup, labels, timeoutMs, runArgs, run: parsedRun.run }
+  const formatsText = await readIfThere(at(caseFiles.formats))
+  const formats = formatsText === undefined ? undefined : parseWords(formatsText)
+  if (formats) problems.push(...checkFormats(formats, at(caseFiles.formats)))
+  if (problems.length > before) return []
+  const c: TestCase = { name: caseName(dir, cwd), dir, manifests, expect, check, setup, labels, timeoutMs, runArgs, run: parsedRun.run }
+  return formats === undefined ? [c] : formats.map((format) => ({ ...c, name: `${c.name}:${format}`, format }))
 }
 
 async function isCaseDir(dir: string): Promise<boolean> {
@@ -324,8 +337,7 @@ export async function discoverCases(roots: readonly string[], cwd: string): Prom
   const walk = async (dir: string, depth: number): Promise<void> => {
     if (await isCaseDir(dir)) {
       caseDirs++
-      const c = await readCase(dir, cwd, problems)
-      if (c) found.set(c.dir, c)
+      for (const c of await readCase(dir, cwd, problems)) found.set(c.name, c)
       return
     }
     if (depth > 16) return

@@ -10,18 +10,25 @@ import { isAbsolute, join, resolve } from 'node:path'
 import { errorMessage } from '../errors/index.js'
 import { createRealRunner } from '../exec/index.js'
 import type { Logger } from '../log/index.js'
-import { detectBootInput, writeMetadataIso, type Accel, type Firmware, type PublishedPort } from '../run/index.js'
+import { checkNetworkingOnHost, detectBootInput, writeMetadataIso, type Accel, type BootInput, type Firmware, type PublishedPort } from '../run/index.js'
 import { bootCase, type BootOutcome } from './boot.js'
 import { cleanConsoleLine } from './expect.js'
+import { bootInputFor } from './formats.js'
 import { portVariable, skipReason, type TestCase } from './cases.js'
 import type { CaseResult } from './report.js'
 import { allowedPatterns } from './scan.js'
 
+/** What a case's build wrote: the image prefix (PREFIX-kernel, ...) and every file. */
+export interface BuiltCase {
+  prefix: string
+  files: string[]
+}
+
 /**
  * Builds a case's manifests, then `extra` (manifests its setup script
- * wrote), into kernel+initrd; returns the image prefix (PREFIX-kernel, ...).
+ * wrote), into kernel+initrd, or the case's format when it has one.
  */
-export type BuildCase = (c: TestCase, dir: string, log: WriteStream, extra: readonly string[]) => Promise<string>
+export type BuildCase = (c: TestCase, dir: string, log: WriteStream, extra: readonly string[]) => Promise<BuiltCase>
 
 /** The manifest a setup script may write in the case's output folder; it is merged last. */
 export const setupManifest = 'setup.yml'
@@ -116,11 +123,11 @@ async function runCase(c: TestCase, o: RunOptions, buildLock: ReturnType<typeof 
 
   // Build.
   const buildLog = join(dir, 'build.log')
-  let prefix: string
+  let built: BuiltCase
   o.log.info(`${c.name}: building`)
   const logStream = createWriteStream(buildLog)
   try {
-    prefix = await buildLock(() => o.build(c, dir, logStream, extra))
+    built = await buildLock(() => o.build(c, dir, logStream, extra))
   } catch (err) {
     logStream.write(`error: ${errorMessage(err)}\n`)
     await new Promise<void>((r) => logStream.end(r))
@@ -131,9 +138,18 @@ async function runCase(c: TestCase, o: RunOptions, buildLock: ReturnType<typeof 
   // Boot.
   const consoleLog = join(dir, 'console.log')
   const timeoutMs = c.timeoutMs ?? o.defaultTimeoutMs
-  const boot = await detectBootInput(prefix)
+  const prefix = built.prefix
+  const made: string[] = []
+  let boot: BootInput
+  if (c.format === undefined) boot = await detectBootInput(prefix)
+  else {
+    const found = await bootInputFor(c.format, built.files, dir)
+    boot = found.boot
+    made.push(...found.made)
+  }
+  await checkNetworkingOnHost(c.run.networking)
   const disks = await prepareDisks(c, dir)
-  const firmware = c.run.uefi ? await prepareFirmware(dir) : undefined
+  const firmware = c.run.uefi || (boot.kind !== 'kernel+initrd' && boot.uefi) ? await prepareFirmware(dir) : undefined
   const publish = await choosePorts(c)
   for (const p of publish) env[portVariable(p)] = String(p.hostPort)
   env['KEEL_TEST_IMAGE'] = prefix
@@ -173,7 +189,7 @@ async function runCase(c: TestCase, o: RunOptions, buildLock: ReturnType<typeof 
   }
   if (!o.keepImages) {
     for (const suffix of ['-kernel', '-initrd.img', '-cmdline', '-sbom.spdx.json']) await rm(`${prefix}${suffix}`, { force: true })
-    await rm(join(dir, 'metadata.iso'), { force: true })
+    for (const f of [...built.files, ...made, join(dir, 'metadata.iso'), join(dir, 'OVMF_VARS.fd')]) await rm(f, { recursive: true, force: true })
     for (const d of disks) if (d.path.startsWith(dir)) await rm(d.path, { force: true })
   }
   return { ...base, status: 'pass', details: { console: consoleLog } }
