@@ -5,12 +5,11 @@
 import { spawn } from 'node:child_process'
 import { constants, createWriteStream, type WriteStream } from 'node:fs'
 import { access, copyFile, mkdir, open, readFile, rm, stat } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { isAbsolute, join, resolve } from 'node:path'
 import { errorMessage } from '../errors/index.js'
 import { createRealRunner } from '../exec/index.js'
 import type { Logger } from '../log/index.js'
-import { checkNetworkingOnHost, detectBootInput, writeMetadataIso, type Accel, type BootInput, type Firmware, type PublishedPort } from '../run/index.js'
+import { checkNetworkingOnHost, detectBootInput, freePort, writeMetadataIso, type Accel, type BootInput, type Firmware, type PublishedPort } from '../run/index.js'
 import { bootCase, type BootOutcome } from './boot.js'
 import { cleanConsoleLine } from './expect.js'
 import { bootInputFor } from './formats.js'
@@ -256,24 +255,6 @@ async function prepareFirmware(dir: string): Promise<Firmware> {
 /** What setup, run: commands and check see: the case's names and folders (the image and ports are added before the boot). */
 function caseEnv(c: TestCase, dir: string): NodeJS.ProcessEnv {
   return { ...process.env, KEEL_TEST_NAME: c.name, KEEL_TEST_CASE: c.dir, KEEL_TEST_OUT: dir }
-}
-
-/** A free TCP or UDP port on an address, from the kernel (it may be taken again before QEMU binds it, rarely). */
-async function freePort(address: string, protocol: 'tcp' | 'udp'): Promise<number> {
-  if (protocol === 'udp') {
-    const { createSocket } = await import('node:dgram')
-    const sock = createSocket('udp4')
-    await new Promise<void>((res, rej) => { sock.once('error', rej); sock.bind(0, address, () => res()) })
-    const { port } = sock.address()
-    await new Promise<void>((res) => sock.close(() => res()))
-    return port
-  }
-  const server = createServer()
-  await new Promise<void>((res, rej) => { server.once('error', rej); server.listen(0, address, () => res()) })
-  const address_ = server.address()
-  await new Promise<void>((res) => server.close(() => res()))
-  if (address_ === null || typeof address_ === 'string') throw new Error('no port from the kernel')
-  return address_.port
 }
 
 /** The case's published ports, a free host port picked for each that names only the guest port. */
