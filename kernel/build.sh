@@ -4,7 +4,8 @@
 #   /kernel       the bzImage
 #   /kernel.tar   lib/modules/VERSION/ with the modules of modules.txt and
 #                 their dependencies (gzip'd, .ko.gz), and fresh depmod indexes
-# Everything else the Debian package installed is dropped.
+# Everything else the Debian package installed is dropped. This runs on every
+# rebuild of the package, so it starts few commands: none per module.
 set -eu
 umask 022
 
@@ -50,10 +51,8 @@ while :; do
   mv "$closure.next" "$closure"
 done
 
-while read -r m; do
-  mkdir -p "$stage/lib/modules/$version/$(dirname "$m")"
-  cp "$src/$m" "$stage/lib/modules/$version/$m"
-done < "$closure"
+# One cp for the lot; --parents makes each module's folders (mode 0755).
+(cd "$src" && xargs -r cp --parents -t "$stage/lib/modules/$version" < "$closure")
 for f in modules.builtin modules.builtin.modinfo modules.order; do
   [ -f "$src/$f" ] && cp "$src/$f" "$stage/lib/modules/$version/$f"
 done
@@ -63,8 +62,9 @@ rm -f "$stage/lib/modules/$version"/*.bin
 # Modules are stored gzip'd (a third of the size, and the initramfs is held
 # in memory); keel's init decompresses them itself, since this kernel cannot.
 # depmod ran on the plain files (Debian's kmod reads no gzip); the paths in
-# its indexes are renamed to match.
-find "$stage/lib/modules/$version/kernel" -name '*.ko' -print0 | xargs -0 -r -n 16 -P "$(nproc)" gzip -9 -n
+# its indexes are renamed to match. Level 6, not 9: on these modules -9
+# takes ten times the CPU (2.7 s against 0.26 s) to save 1% (17 KB of 1.6 MB).
+find "$stage/lib/modules/$version/kernel" -name '*.ko' -print0 | xargs -0 -r -n 32 -P "$(nproc)" gzip -6 -n
 sed -i -E 's/\.ko(:| |$)/.ko.gz\1/g' "$stage/lib/modules/$version/modules.dep" "$stage/lib/modules/$version/modules.order"
 
 # Replace the package's tree with the kernel image layout.

@@ -48,6 +48,7 @@ options (build, push):
                        steps' environment, and part of the tag (repeatable)
   -j, --jobs N         build N folders at a time (default 2; output stays in order)
       --update-lock    resolve the Debian packages again and rewrite build.lock
+      --no-step-cache  neither use nor fill the step cache (see docs/packages.md)
       --mirror URL     Debian archive (default: the host's apt sources)
       --suite SUITE    Debian suite with --mirror (default: the host's release)
       --keyring FILE   keyring the --mirror's InRelease is signed with
@@ -68,6 +69,7 @@ export async function pkgCommand(io: CliIO, args: string[]): Promise<number> {
     'insecure-registry': { type: 'string', multiple: true },
     'build-arg': { type: 'string', multiple: true },
     'update-lock': { type: 'boolean' },
+    'no-step-cache': { type: 'boolean' },
     jobs: { type: 'string', short: 'j' },
     mirror: { type: 'string' },
     keyring: { type: 'string' },
@@ -114,6 +116,7 @@ export async function pkgCommand(io: CliIO, args: string[]): Promise<number> {
         ctx.archive.sources = ctx.archive.sources.map((s) => ({ ...s, signedBy: keyring }))
       }
       if (values['update-lock'] === true) ctx.updateLock = true
+      if (values['no-step-cache'] === true) ctx.stepCache = false
       if (buildArgs.size > 0) ctx.buildArgs = buildArgs
       if (registry !== undefined) ctx.packageRegistry = registry
       if (sub === 'push' || values.push === true) ctx.push = true

@@ -1,11 +1,11 @@
 import t, { type Test } from 'tap'
-import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readlinkSync, readdirSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, createReadStream, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readlinkSync, readdirSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { pack } from 'tar-stream'
 import { IntegrityError, UserError } from '../errors/index.js'
 import { createRealRunner } from '../exec/index.js'
-import { extractDeb, readArMembers, type ExtractedEntry } from './extract.js'
+import { extractDeb, findDebData, readArMembers, unpackDataTar, writeDebDataTar, type ExtractedEntry } from './extract.js'
 
 const runner = createRealRunner()
 
@@ -85,6 +85,35 @@ for (const compression of ['xz', 'gzip', 'zstd', 'none']) {
     t.equal(again.length, entries.length)
   })
 }
+
+t.test('writeDebDataTar + unpackDataTar (the step cache\'s path) unpack what extractDeb does', async (t) => {
+  const dir = t.testdir()
+  const listing = (root: string): string[] => {
+    const out: string[] = []
+    const walk = (rel: string): void => {
+      for (const name of readdirSync(join(root, rel)).sort()) {
+        const p = rel === '' ? name : `${rel}/${name}`
+        const st = lstatSync(join(root, p))
+        out.push(`${p} ${(st.mode & 0o7777).toString(8)} ${st.isSymbolicLink() ? readlinkSync(join(root, p)) : st.isFile() ? readFileSync(join(root, p), 'latin1') : ''}`)
+        if (st.isDirectory()) walk(p)
+      }
+    }
+    walk('')
+    return out
+  }
+  for (const compression of ['xz', 'zstd', 'gzip', 'none']) {
+    const deb = await buildDeb(dir, 'two-ways', compression)
+    const data = await findDebData(deb)
+    t.equal(data.member.name, compression === 'none' ? 'data.tar' : `data.tar.${compression === 'gzip' ? 'gz' : compression === 'zstd' ? 'zst' : 'xz'}`)
+    const tar = join(dir, `data-${compression}.tar`)
+    await writeDebDataTar(deb, data, tar, { runner })
+    t.same(readdirSync(dir).filter((f) => f.startsWith(`data-${compression}.tar`)), [`data-${compression}.tar`], `${compression}: no scratch file left`)
+    const a = await extractDeb(deb, join(dir, `a-${compression}`), { runner })
+    const b = await unpackDataTar(createReadStream(tar), join(dir, `b-${compression}`), deb)
+    t.same(b, a, `${compression}: the same entries`)
+    t.same(listing(join(dir, `b-${compression}`)), listing(join(dir, `a-${compression}`)), `${compression}: the same tree`)
+  }
+})
 
 t.test('several packages unpack into one tree; later files replace earlier ones', async (t) => {
   const dir = t.testdir()

@@ -84,17 +84,27 @@ function memberStream(path: string, m: ArMember): Readable {
 }
 
 /**
- * Unpacks the data.tar of `debPath` into `destDir`. Directories, regular files
- * (with their mode bits, setuid included), symlinks and hardlinks are created;
- * device nodes and fifos are only listed. Files already in `destDir` are
- * replaced. Returns every entry of the archive in tar order.
- *
- * Symlinks already in the tree are followed as if `destDir` were the root
- * (an absolute target `/usr/lib` means `destDir/usr/lib`); a path that would
- * leave `destDir` (`..` components, a relative symlink climbing out, a hardlink
- * to outside) is refused with an IntegrityError.
+ * Version of keel's unpacking rules. Part of the key of every cache built
+ * from extraction (pkg/pkgbuild's step cache): bump it when what a .deb
+ * unpacks to changes.
  */
-export async function extractDeb(debPath: string, destDir: string, opts: { runner: ToolRunner }): Promise<ExtractedEntry[]> {
+export const extractorVersion = 2
+
+/** How a .deb's data member is compressed: its name's suffix after "data.tar". */
+export type DataCompression = '' | '.gz' | '.xz' | '.zst' | '.lzma'
+
+/** A .deb's data.tar member, found and checked by findDebData. */
+export interface DebData {
+  member: ArMember
+  compression: DataCompression
+}
+
+/**
+ * Checks that `debPath` is a .deb keel can unpack (debian-binary first,
+ * format 2.x, a non-empty data.tar member in a known compression) and
+ * returns its data member.
+ */
+export async function findDebData(debPath: string): Promise<DebData> {
   const members = await readArMembers(debPath)
   const first = members[0]
   if (first === undefined || first.name !== 'debian-binary') {
@@ -110,33 +120,62 @@ export async function extractDeb(debPath: string, destDir: string, opts: { runne
   if (!['', '.gz', '.xz', '.zst', '.lzma'].includes(ext)) {
     throw new UserError(`${debPath}: unsupported data member compression "${data.name}"`)
   }
+  if (data.size === 0) throw new IntegrityError(`${debPath}: empty ${data.name}`)
+  return { member: data, compression: ext as DataCompression }
+}
+
+/**
+ * Writes the uncompressed data.tar of a .deb to `output`. Scratch files are
+ * made beside `output` (so in a folder the caller owns) and removed.
+ */
+export async function writeDebDataTar(debPath: string, data: DebData, output: string, opts: { runner: ToolRunner }): Promise<void> {
+  const { member, compression } = data
+  if (compression === '') {
+    await pipeline(memberStream(debPath, member), createWriteStream(output, { flags: 'wx' }))
+  } else if (compression === '.gz') {
+    await pipeline(memberStream(debPath, member), createGunzip(), createWriteStream(output, { flags: 'wx' }))
+  } else {
+    // Named so that xz can decompress it in place into `output`.
+    const packed = output + compression
+    try {
+      await pipeline(memberStream(debPath, member), createWriteStream(packed, { flags: 'wx' }))
+      const kind = compression === '.zst' ? 'zstd' : compression === '.lzma' ? 'lzma' : 'xz'
+      await decompressFile(opts.runner, kind, packed, output, output)
+    } finally {
+      await rm(packed, { force: true })
+    }
+  }
+}
+
+/**
+ * Unpacks the data.tar of `debPath` into `destDir`. Directories, regular files
+ * (with their mode bits, setuid included), symlinks and hardlinks are created;
+ * device nodes and fifos are only listed. Files already in `destDir` are
+ * replaced. Returns every entry of the archive in tar order.
+ *
+ * Symlinks already in the tree are followed as if `destDir` were the root
+ * (an absolute target `/usr/lib` means `destDir/usr/lib`); a path that would
+ * leave `destDir` (`..` components, a relative symlink climbing out, a hardlink
+ * to outside) is refused with an IntegrityError.
+ */
+export async function extractDeb(debPath: string, destDir: string, opts: { runner: ToolRunner }): Promise<ExtractedEntry[]> {
+  const data = await findDebData(debPath)
   const root = resolve(destDir)
   await mkdir(root, { recursive: true })
-
-  let tmp: string | undefined
+  if (data.compression === '') return unpackDataTar(memberStream(debPath, data.member), root, debPath)
+  if (data.compression === '.gz') {
+    const raw = memberStream(debPath, data.member)
+    const gunzip = createGunzip()
+    raw.on('error', (err) => gunzip.destroy(err))
+    return unpackDataTar(raw.pipe(gunzip), root, debPath)
+  }
+  const tmp = await mkdtemp(join(tmpdir(), 'keel-deb-'))
   try {
-    let input: Readable
-    if (data.size === 0) throw new IntegrityError(`${debPath}: empty ${data.name}`)
-    if (ext === '') {
-      input = memberStream(debPath, data)
-    } else if (ext === '.gz') {
-      const raw = memberStream(debPath, data)
-      const gunzip = createGunzip()
-      raw.on('error', (err) => gunzip.destroy(err))
-      input = raw.pipe(gunzip)
-    } else {
-      tmp = await mkdtemp(join(tmpdir(), 'keel-deb-'))
-      // Named so that xz can decompress it in place into tarPath.
-      const tarPath = join(tmp, 'data.tar')
-      const packed = tarPath + ext
-      await pipeline(memberStream(debPath, data), createWriteStream(packed))
-      const kind = ext === '.zst' ? 'zstd' : ext === '.lzma' ? 'lzma' : 'xz'
-      await decompressFile(opts.runner, kind, packed, tarPath, tarPath)
-      input = createReadStream(tarPath, { highWaterMark: 1 << 20 })
-    }
-    return await unpackTar(input, root, debPath)
+    const tarPath = join(tmp, 'data.tar')
+    await writeDebDataTar(debPath, data, tarPath, opts)
+    return await unpackDataTar(createReadStream(tarPath, { highWaterMark: 1 << 20 }), root, debPath)
   } finally {
-    if (tmp !== undefined) await rm(tmp, { recursive: true, force: true })
+    await rm(tmp, { recursive: true, force: true })
   }
 }
 
@@ -215,18 +254,24 @@ const typeMap: Record<string, ExtractedEntry['type']> = {
   'fifo': 'fifo',
 }
 
-async function unpackTar(input: Readable, root: string, debPath: string): Promise<ExtractedEntry[]> {
+/**
+ * Unpacks an uncompressed tar stream (a .deb's data.tar) into `destDir` by
+ * extractDeb's rules. `debPath` names the package in errors.
+ */
+export async function unpackDataTar(input: Readable, destDir: string, debPath: string): Promise<ExtractedEntry[]> {
+  const root = resolve(destDir)
+  mkdirSync(root, { recursive: true })
   const ex = tarExtract()
   input.on('error', (err) => ex.destroy(err))
   input.pipe(ex as unknown as NodeJS.WritableStream)
   const entries: ExtractedEntry[] = []
-  const dirModes = new Map<string, number>()
+  const state: UnpackState = { dirModes: new Map(), realDirs: new Set() }
   try {
     for await (const entry of ex) {
       const h: Header = entry.header
       const what = `${debPath}: entry "${h.name}"`
       try {
-        const e = await writeEntry(h, entry as unknown as AsyncIterable<Buffer>, root, dirModes)
+        const e = await writeEntry(h, entry as unknown as AsyncIterable<Buffer>, root, state)
         entries.push(e)
       } catch (err) {
         if (err instanceof Escape) throw new IntegrityError(`${what}: refused: ${err.message}`)
@@ -242,11 +287,36 @@ async function unpackTar(input: Readable, root: string, debPath: string): Promis
     throw wrapError(`${debPath}: reading data.tar`, err)
   }
   // Directory modes last, so that a read-only directory does not block its own contents.
-  for (const [dir, mode] of [...dirModes].reverse()) chmodSync(dir, mode)
+  for (const [dir, mode] of [...state.dirModes].reverse()) chmodSync(dir, mode)
   return entries
 }
 
-async function writeEntry(h: Header, body: AsyncIterable<Buffer>, root: string, dirModes: Map<string, number>): Promise<ExtractedEntry> {
+interface UnpackState {
+  /** Real directory (absolute) → the mode its entry asks for, set once every entry is written. */
+  dirModes: Map<string, number>
+  /**
+   * Relative paths known to be real directories (no symlink anywhere on the
+   * way) in this unpacking: a parent found here needs no lookup. Entries are
+   * never invalid later, as no entry may replace a directory.
+   */
+  realDirs: Set<string>
+}
+
+/** The absolute folder an entry's parent components lead to, created when missing. */
+function parentDir(root: string, parents: string[], realDirs: Set<string>): string {
+  const key = parents.join('/')
+  if (parents.length === 0 || realDirs.has(key)) return join(root, key)
+  const real = resolveInside(root, parents, true)
+  const dir = join(root, ...real)
+  mkdirSync(dir, { recursive: true })
+  if (real.length === parents.length && real.every((c, i) => c === parents[i])) {
+    for (let i = 1; i <= parents.length; i++) realDirs.add(parents.slice(0, i).join('/'))
+  }
+  return dir
+}
+
+async function writeEntry(h: Header, body: AsyncIterable<Buffer>, root: string, state: UnpackState): Promise<ExtractedEntry> {
+  const { dirModes } = state
   const type = typeMap[h.type]
   if (type === undefined) throw new IntegrityError(`unsupported tar entry type "${h.type}"`)
   const parts = components(h.name)
@@ -264,8 +334,7 @@ async function writeEntry(h: Header, body: AsyncIterable<Buffer>, root: string, 
     return e
   }
   const name = parts[parts.length - 1] as string
-  const parent = join(root, ...resolveInside(root, parts.slice(0, -1), true))
-  mkdirSync(parent, { recursive: true })
+  const parent = parentDir(root, parts.slice(0, -1), state.realDirs)
   const dest = join(parent, name)
   const old = lstatOrUndefined(dest)
 

@@ -2,7 +2,7 @@
 // lock file written, reused without the archive, and every kind of tampering
 // refused.
 import t, { type Test } from 'tap'
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { AptSource } from '../apt/index.js'
 import { createRealRunner } from '../exec/index.js'
@@ -179,4 +179,80 @@ t.test('tampering is refused, naming the URL and what failed', async (t) => {
       message: new RegExp(`package hello 1\\.0 \\(pinned in .*build\\.lock\\): .*hello_1\\.0_amd64\\.deb: (SHA256|size) mismatch: .*expected ${pinned}`),
     })
   })
+})
+
+// --- the step cache (step-cache.ts) -------------------------------------------
+
+/** A .deb as Debian ships them (data.tar.xz), which the step cache keeps decompressed. */
+async function buildXzDeb(dir: string, spec: DebSpec): Promise<Buffer> {
+  await buildDeb(dir, spec) // for its tree
+  const tree = join(dir, `${spec.name}_${spec.version}-tree`)
+  const out = join(dir, `${spec.name}_${spec.version}_xz.deb`)
+  await runner.run('dpkg-deb', ['--build', '--root-owner-group', '-Zxz', tree, out], { env: { SOURCE_DATE_EPOCH: '0' } })
+  return readFileSync(out)
+}
+
+t.test('step cache: a warm rebuild reuses data.tars and the layer, bit for bit; bad entries are redone; other inputs miss', async (t) => {
+  const dir = t.testdir({ pkg: { 'build.yml': 'image: hello\norg: test\npackages: [hello]\nbuild:\n  - echo built > "$KEEL_ROOTFS/step"\n' } })
+  const server = await startArchiveServer(t)
+  const specs = [hello, libhello]
+  const debs = new Map<string, Buffer>()
+  for (const spec of specs) debs.set(spec.name, await buildXzDeb(dir, spec))
+  const suite = await publishSuite(server, join(dir, 'pub'), { root: '/debian', suite: 'stable', key, packages: specs.map((spec) => ({ spec, deb: debs.get(spec.name)! })) })
+  const cacheDir = join(dir, 'cache')
+  const store = await Store.open(storeDir(cacheDir))
+  const build = async (over: Partial<BuildContext> = {}): Promise<{ digest: string; log: string }> => {
+    const log = createMemoryLogger()
+    const r = await buildPackage(join(dir, 'pkg'), {
+      store, cacheDir, runner, log, force: true,
+      archive: { sources: [{ uri: suite.uri, suite: 'stable', components: ['main'], signedBy: key.keyring, origin: 'test:1' }], retryDelayMs: 1 },
+      ...over,
+    })
+    return { digest: r.descriptor.digest, log: log.lines.join('\n') }
+  }
+
+  const first = await build()
+  t.match(first.log, /hello: step cache: deb-data 0 hit\(s\), 2 miss\(es\); gzip-layer 0 hit\(s\), 1 miss\(es\)/)
+  const warm = await build()
+  t.equal(warm.digest, first.digest, 'a hit gives the same image')
+  t.match(warm.log, /hello: step cache: deb-data 2 hit\(s\), 0 miss\(es\); gzip-layer 1 hit\(s\), 0 miss\(es\)/)
+  t.match(warm.log, /build step 1\/1/, 'the build step ran all the same')
+  const off = await build({ stepCache: false })
+  t.equal(off.digest, first.digest, 'the same image without the cache')
+  t.notMatch(off.log, /step cache:/)
+  const onDisk = await build({ tmpfs: false })
+  t.equal(onDisk.digest, first.digest, 'the same image unpacked on disk')
+
+  // hello's decompressed data.tar, corrupted in the store: found out, made again.
+  const recordDir = join(cacheDir, 'steps', 'deb-data')
+  const helloSha = sha256(debs.get('hello')!)
+  const record = readdirSync(recordDir).map((f) => join(recordDir, f)).find((f) => readFileSync(f, 'utf8').includes(helloSha))!
+  const blob = store.blobPath((JSON.parse(readFileSync(record, 'utf8')) as { blob: { digest: `sha256:${string}` } }).blob.digest)
+  const tar = readFileSync(blob)
+  const bad = Buffer.from(tar)
+  const at = bad.indexOf('echo hello')
+  t.ok(at > 0)
+  bad.write('echo HELLO', at)
+  chmodSync(blob, 0o644)
+  writeFileSync(blob, bad)
+  const healed = await build()
+  t.equal(healed.digest, first.digest, 'the corrupt entry did not reach the image')
+  t.match(healed.log, /step cache: deb-data blob sha256:[0-9a-f]+: does not match its digest; making it again/)
+  t.match(healed.log, /deb-data 1 hit\(s\), 1 miss\(es\), 1 rejected/)
+  t.same(readFileSync(blob), tar, 'the store has the right bytes again')
+
+  // The records gone and the blob bad: a miss, and the fresh bytes replace the bad ones.
+  rmSync(join(cacheDir, 'steps'), { recursive: true })
+  chmodSync(blob, 0o644)
+  writeFileSync(blob, bad)
+  const remade = await build()
+  t.equal(remade.digest, first.digest)
+  t.match(remade.log, /deb-data 0 hit\(s\), 2 miss\(es\)/)
+  t.same(readFileSync(blob), tar)
+
+  // Another exclude list, so another set of .debs: hello's data.tar is reused, the layer is new.
+  writeFileSync(join(dir, 'pkg/build.yml'), 'image: hello\norg: test\npackages: [hello]\nexclude: [libhello]\nbuild:\n  - echo built > "$KEEL_ROOTFS/step"\n')
+  const fewer = await build({ updateLock: true })
+  t.not(fewer.digest, first.digest)
+  t.match(fewer.log, /hello: step cache: deb-data 1 hit\(s\), 0 miss\(es\); gzip-layer 0 hit\(s\), 1 miss\(es\)/)
 })

@@ -6,12 +6,14 @@
 //   the pinned .debs (cache first) and unpack them → copy files → run host
 //   build steps → pack the tree as one reproducible layer → store config +
 //   manifest, tag → [--push: push the tag to the registry].
-import { createHash } from 'node:crypto'
+// Decompressed data.tars and gzip'd layers come from the step cache when
+// their inputs were seen before (step-cache.ts); the build steps always run.
+import { readFileSync } from 'node:fs'
 import { chmod, copyFile, cp, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
-import { Transform } from 'node:stream'
-import { createGzip } from 'node:zlib'
 import * as apt from '../apt/index.js'
+// The pieces of extraction the step cache needs (not in apt's index.ts yet).
+import { extractorVersion, findDebData, unpackDataTar, writeDebDataTar } from '../apt/extract.js'
 import { errorMessage, withAction, IntegrityError, UserError } from '../errors/index.js'
 import type { ToolRunner } from '../exec/index.js'
 import type { Logger } from '../log/index.js'
@@ -20,8 +22,11 @@ import { RegistryNotFoundError, type RegistryClient } from '../registry/index.js
 import { pullImage, pushImage, type Store } from '../store/index.js'
 import { packDirectory, type EntryOverride, type ExtraEntry } from '../tar/index.js'
 import { hashPackageDir } from './hash.js'
+import { createTreeDir, type TreeDir } from './scratch.js'
+import { storeLayer } from './layer.js'
 import { createLock, lockDrift, lockFileName, readLock, removeLock, writeLock, type LockFile } from './lock.js'
 import { expandTagTemplate, readPackageSpec, type PackageSpec } from './spec.js'
+import { StepCache, stepCacheDir, verifyBlob } from './step-cache.js'
 
 export interface ArchiveOptions {
   /** Archive sources; default: the host's apt configuration. */
@@ -42,6 +47,18 @@ export interface BuildContext {
   archive?: ArchiveOptions
   /** Rebuild even when the store has the tag. */
   force?: boolean
+  /**
+   * Use and fill the step cache (decompressed data.tars, gzip'd layers; see
+   * step-cache.ts). Default true; false: every step is done from scratch
+   * and nothing is recorded.
+   */
+  stepCache?: boolean
+  /**
+   * The tmpfs the unpacked tree (KEEL_ROOTFS) goes to when it has room
+   * (default /dev/shm; see scratch.ts); false: always on disk, beside
+   * KEEL_WORK.
+   */
+  tmpfs?: string | false
   /** Resolve the Debian packages again and rewrite build.lock even when it exists. */
   updateLock?: boolean
   /** Show build step output as it happens. */
@@ -188,25 +205,36 @@ async function buildInStore(pkg: PackageRef, lock: LockFile | undefined, ctx: Bu
     const tmpRoot = join(ctx.cacheDir, 'tmp')
     await mkdir(tmpRoot, { recursive: true })
     const work = await mkdtemp(join(tmpRoot, `pkg-${pkg.spec.image}-`))
+    let tree: TreeDir | undefined
     try {
-      const rootfs = join(work, 'rootfs')
-      await mkdir(rootfs)
-      // Each phase's time, for --debug (and bench/pkg's profile).
+      tree = await createTreeDir(work, pkg.spec.image, ctx.tmpfs === undefined ? {} : { tmpfs: ctx.tmpfs })
+      const rootfs = tree.path
+      ctx.log.debug(`${pkg.spec.image}: unpacking into ${rootfs}${tree.onTmpfs ? ' (a tmpfs)' : ''}`)
+      const cache = ctx.stepCache === false ? undefined : new StepCache(stepCacheDir(ctx.cacheDir), ctx.store, ctx.log)
+      // Each phase's time, for --debug (and bench/pkg's breakdown). The CPU
+      // time is the whole process's and its children's: the phase's own
+      // only when one package builds at a time (-j 1).
       let mark = performance.now()
+      let cpuMark = processCpuSeconds()
       const lap = (what: string): void => {
         const now = performance.now()
-        ctx.log.debug(`${pkg.spec.image}: ${what} in ${((now - mark) / 1000).toFixed(2)} s`)
+        const cpu = processCpuSeconds()
+        const cpuText = cpu === undefined || cpuMark === undefined ? '' : `, cpu ${(cpu - cpuMark).toFixed(2)} s`
+        ctx.log.debug(`${pkg.spec.image}: ${what} in ${((now - mark) / 1000).toFixed(2)} s${cpuText}`)
         mark = now
+        cpuMark = cpu
       }
-      const meta = await unpackDebianPackages(pkg.spec, lock, rootfs, ctx)
+      const meta = await unpackDebianPackages(pkg.spec, lock, rootfs, work, ctx, cache)
       lap('Debian packages unpacked')
       await copyPackageFiles(pkg.spec, rootfs)
       await runBuildSteps(pkg, rootfs, join(work, 'work'), ctx)
       lap('files copied and build steps run')
-      const descriptor = await storeImage(pkg, rootfs, meta, ctx)
+      const descriptor = await storeImage(pkg, rootfs, meta, work, ctx, cache)
       lap('layer packed and stored')
+      if (cache !== undefined) ctx.log.debug(`${pkg.spec.image}: step cache: ${cache.summary() || 'not used'}`)
       return { ...pkg, descriptor, built: true }
     } finally {
+      await tree?.dispose()
       await rm(work, { recursive: true, force: true })
     }
   }
@@ -271,7 +299,24 @@ interface UnpackMeta {
   packages: Array<{ name: string; version: string; architecture: string; source: string; sourceVersion: string }>
 }
 
-async function unpackDebianPackages(spec: PackageSpec, lock: LockFile | undefined, rootfs: string, ctx: BuildContext): Promise<UnpackMeta> {
+/**
+ * CPU seconds (user + system) of this process and the children it has
+ * waited for, from /proc/self/stat; undefined where that cannot be read.
+ */
+function processCpuSeconds(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'latin1')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    // Fields 14-17 of proc(5): utime stime cutime cstime, in clock ticks (100 a second on Linux).
+    return fields.slice(11, 15).reduce((sum, f) => sum + Number(f), 0) / 100
+  } catch {
+    return undefined
+  }
+}
+
+async function unpackDebianPackages(
+  spec: PackageSpec, lock: LockFile | undefined, rootfs: string, work: string, ctx: BuildContext, cache: StepCache | undefined,
+): Promise<UnpackMeta> {
   const meta: UnpackMeta = { overrides: new Map(), extras: [], packages: [] }
   if (lock === undefined || lock.packages.length === 0) return meta
   const file = join(spec.dir, lockFileName)
@@ -291,7 +336,8 @@ async function unpackDebianPackages(spec: PackageSpec, lock: LockFile | undefine
   }
   const debs = await Promise.all(lock.packages.map((p) => apt.fetchPinnedDeb(p, () => roots(p), fetchOpts)))
   for (const [i, deb] of debs.entries()) {
-    const entries = await withAction(`unpacking ${lock.packages[i]!.name}`, () => apt.extractDeb(deb, rootfs, { runner: ctx.runner }))
+    const pin = lock.packages[i]!
+    const entries = await withAction(`unpacking ${pin.name}`, () => unpackDeb(deb, pin.sha256, rootfs, work, ctx, cache))
     for (const e of entries) {
       if (e.type === 'char' || e.type === 'block' || e.type === 'fifo') {
         meta.extras.push({ path: e.path, type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, devmajor: e.devmajor ?? 0, devminor: e.devminor ?? 0 })
@@ -303,6 +349,43 @@ async function unpackDebianPackages(spec: PackageSpec, lock: LockFile | undefine
     }
   }
   return meta
+}
+
+/**
+ * Unpacks one .deb into the tree. With the step cache, its decompressed
+ * data.tar comes from the store when this exact .deb was unpacked before
+ * (checked against its digest first), else it is decompressed into the
+ * store for next time. The tar is unpacked by the same code either way.
+ */
+async function unpackDeb(deb: string, sha256: string, rootfs: string, work: string, ctx: BuildContext, cache: StepCache | undefined): Promise<apt.ExtractedEntry[]> {
+  if (cache === undefined) return apt.extractDeb(deb, rootfs, { runner: ctx.runner })
+  const data = await findDebData(deb)
+  // An uncompressed or gzip'd data member is read directly: nothing to save.
+  if (data.compression === '' || data.compression === '.gz') return apt.extractDeb(deb, rootfs, { runner: ctx.runner })
+  const inputs = { deb: sha256, member: data.member.name, extractor: extractorVersion }
+  let blob = await cache.lookup('deb-data', inputs)
+  if (blob !== undefined) {
+    if (await verifyBlob(ctx.store, blob)) {
+      await cache.hit('deb-data', blob)
+    } else {
+      cache.reject('deb-data', blob, 'does not match its digest')
+      await ctx.store.deleteBlob(blob.digest)
+      blob = undefined
+    }
+  }
+  if (blob === undefined) {
+    cache.stats['deb-data'].misses++
+    const tmp = await mkdtemp(join(work, 'deb-'))
+    try {
+      const tar = join(tmp, 'data.tar')
+      await writeDebDataTar(deb, data, tar, { runner: ctx.runner })
+      blob = await ctx.store.putBlobFile(tar)
+    } finally {
+      await rm(tmp, { recursive: true, force: true })
+    }
+    await cache.record('deb-data', inputs, blob)
+  }
+  return unpackDataTar(ctx.store.openBlob(blob.digest), rootfs, deb)
 }
 
 async function copyPackageFiles(spec: PackageSpec, rootfs: string): Promise<void> {
@@ -366,21 +449,10 @@ async function runBuildSteps(pkg: PackageRef, rootfs: string, workDir: string, c
   }
 }
 
-async function storeImage(pkg: PackageRef, rootfs: string, meta: UnpackMeta, ctx: BuildContext): Promise<Descriptor> {
+async function storeImage(pkg: PackageRef, rootfs: string, meta: UnpackMeta, work: string, ctx: BuildContext, cache: StepCache | undefined): Promise<Descriptor> {
   const mtime = ctx.sourceDateEpoch ?? 0
-  const diffHash = createHash('sha256')
-  const hashTar = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      diffHash.update(chunk)
-      cb(null, chunk)
-    },
-  })
   const tarStream = packDirectory(rootfs, { mtime, overrides: meta.overrides, extras: meta.extras })
-  // 256 KiB chunks: fewer thread-pool round trips than the default 16 KiB; the same bytes.
-  const gz = createGzip({ level: 6, chunkSize: 256 * 1024 })
-  const stored = ctx.store.putBlobStream((tarStream as unknown as NodeJS.ReadableStream).pipe(hashTar).pipe(gz))
-  tarStream.on('error', (err: Error) => gz.destroy(err))
-  const layerBlob = await stored
+  const { blob: layerBlob, diffId } = await storeLayer(tarStream as unknown as AsyncIterable<Buffer>, { store: ctx.store, tmpDir: work, ...(cache ? { cache } : {}) })
   const layer: Descriptor = { mediaType: mediaTypes.ociLayerGzip, ...layerBlob }
   const labels: Record<string, string> = {}
   if (pkg.spec.config !== undefined) labels[mobyConfigLabel] = JSON.stringify(pkg.spec.config)
@@ -389,7 +461,7 @@ async function storeImage(pkg: PackageRef, rootfs: string, meta: UnpackMeta, ctx
     architecture: 'amd64',
     os: 'linux',
     config: Object.keys(labels).length > 0 ? { Labels: labels } : {},
-    rootfs: { type: 'layers', diff_ids: [`sha256:${diffHash.digest('hex')}`] },
+    rootfs: { type: 'layers', diff_ids: [diffId] },
   }
   return ctx.store.putImage(pkg.ref, config, [layer], { 'org.opencontainers.image.ref.name': pkg.ref, 'dev.keel.package.tag': pkg.tag })
 }

@@ -69,3 +69,17 @@ t.test('a lock left by a dead process is broken', async (t) => {
   const dir = t.testdir({ 'x.lock': '999999999' })
   t.equal(await withFileLock(join(dir, 'x.lock'), async () => 'got it', 2000), 'got it')
 })
+
+t.test('putBlobFile moves a file in as a blob, replacing a bad copy of the same name', async (t) => {
+  const root = t.testdir({ 'in.tar': 'tar bytes', 'again.tar': 'tar bytes' })
+  const store = await Store.open(join(root, 'store'))
+  const blob = await store.putBlobFile(join(root, 'in.tar'))
+  t.same(blob, { digest: sha256Digest(Buffer.from('tar bytes')), size: 9 })
+  t.equal(readFileSync(store.blobPath(blob.digest), 'utf8'), 'tar bytes')
+  t.notOk(readdirSync(root).includes('in.tar'), 'moved, not copied')
+  chmodSync(store.blobPath(blob.digest), 0o644)
+  writeFileSync(store.blobPath(blob.digest), 'tar bytez')
+  t.same(await store.putBlobFile(join(root, 'again.tar')), blob)
+  t.equal(readFileSync(store.blobPath(blob.digest), 'utf8'), 'tar bytes', 'the bad bytes are replaced')
+  t.same(readdirSync(join(root, 'store', 'blobs', 'sha256')), [blob.digest.slice(7)], 'no temp file left')
+})

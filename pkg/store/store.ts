@@ -3,8 +3,8 @@
 // written; index.json names images by normalised reference and is updated
 // under a lock so that two keel processes can share one store.
 import { createHash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
-import { lstat, mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises'
+import { createReadStream, createWriteStream } from 'node:fs'
+import { chmod, lstat, mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { Writable, type Readable } from 'node:stream'
@@ -306,6 +306,47 @@ export class Store {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0
       throw err
     }
+  }
+
+  // --- Added for pkgbuild's step cache (pkg/pkgbuild/step-cache.ts). ---
+
+  /**
+   * Moves the file at `path` into the store as a blob (renamed when it is on
+   * the store's file system, else copied and removed); returns its digest
+   * and size. The file must not change meanwhile. A stored blob of that
+   * digest is replaced: its bytes may have gone bad, these were just hashed.
+   */
+  async putBlobFile(path: string): Promise<BlobInfo> {
+    const hash = createHash('sha256')
+    let size = 0
+    for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
+      hash.update(chunk)
+      size += chunk.length
+    }
+    const digest: Digest = `sha256:${hash.digest('hex')}`
+    const target = this.blobPath(digest)
+    const tmp = tempPathFor(join(this.root, 'blobs', 'sha256', 'incoming'))
+    try {
+      await rename(path, tmp)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err
+      await pipeline(createReadStream(path), createWriteStream(tmp, { flags: 'wx' }))
+      await rm(path, { force: true })
+    }
+    try {
+      await chmod(tmp, 0o444)
+      await rename(tmp, target)
+    } catch (err) {
+      await rm(tmp, { force: true })
+      throw err
+    }
+    return { digest, size }
+  }
+
+  /** Gives a blob a fresh mtime, so `keel cache clean` spares it for its grace period. */
+  async touchBlob(digest: Digest): Promise<void> {
+    const now = new Date()
+    await utimes(this.blobPath(digest), now, now).catch(() => undefined)
   }
 
   /** Writes index.json; the caller holds the index lock. Entries sorted by name as `tag` does. */

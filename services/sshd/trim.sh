@@ -21,38 +21,44 @@ rm -f "$r/usr/lib/openssh/ssh-sk-helper" "$r/usr/lib/openssh/ssh-pkcs11-helper" 
   "$r/usr/lib/openssh/ssh-keysign" "$r/usr/lib/openssh/agent-launch"
 
 # The libraries the kept programs need, followed through each library's own
-# needs (DT_NEEDED names, found in the two library folders).
+# needs (DT_NEEDED names, found in the two library folders). One readelf per
+# round of the search and one awk per folder, not a command per file: this
+# step runs on every rebuild.
 libdirs="$r/lib/x86_64-linux-gnu $r/usr/lib/x86_64-linux-gnu"
-keep=$(mktemp)
+kept=" "
 queue="$r/usr/sbin/sshd $r/usr/bin/ssh-keygen $r/usr/bin/scp $r/usr/lib/openssh/sftp-server"
 while [ -n "$queue" ]; do
+  # shellcheck disable=SC2086 # $queue is a list of paths without spaces
+  needed=$(readelf -d $queue | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | LC_ALL=C sort -u)
   next=
-  for f in $queue; do
-    for lib in $(readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-      grep -qx "$lib" "$keep" && continue
-      echo "$lib" >> "$keep"
-      found=
-      for d in $libdirs; do
-        [ -e "$d/$lib" ] && found=$d/$lib && break
-      done
-      [ -n "$found" ] || { echo "trim: $f needs $lib, which is not in the image" >&2; exit 1; }
-      # Keep the file a soname link points at too.
-      [ -L "$found" ] && basename "$(readlink "$found")" >> "$keep"
-      next="$next $found"
+  for lib in $needed; do
+    case $kept in *" $lib "*) continue ;; esac
+    kept="$kept$lib "
+    found=
+    for d in $libdirs; do
+      [ -e "$d/$lib" ] && found=$d/$lib && break
     done
+    [ -n "$found" ] || { echo "trim: a kept program needs $lib, which is not in the image" >&2; exit 1; }
+    # Keep the file a soname link points at too.
+    if [ -L "$found" ]; then
+      target=$(readlink "$found")
+      kept="$kept${target##*/} "
+    fi
+    next="$next $found"
   done
   queue=$next
 done
+# Everything else in the library folders goes (the dynamic loader stays),
+# then the folders left empty.
 for d in $libdirs; do
   [ -d "$d" ] || continue
-  find "$d" -mindepth 1 \( -type f -o -type l \) -print | while read -r p; do
-    name=${p##*/}
-    case $name in ld-linux-*) continue ;; esac
-    grep -qx "$name" "$keep" || rm -f "$p"
-  done
+  find "$d" -mindepth 1 \( -type f -o -type l \) -print |
+    awk -v kept="$kept" '
+      BEGIN { n = split(kept, names, " "); for (i = 1; i <= n; i++) keep[names[i]] = 1 }
+      { n = $0; sub(/.*\//, "", n); if (n !~ /^ld-linux-/ && !(n in keep)) print }' |
+    xargs -d '\n' -r rm -f
   find "$d" -mindepth 1 -type d -empty -delete
 done
-rm -f "$keep"
 
 mkdir -p "$r/var/lib/sshd" "$r/run/sshd" "$r/root/.ssh"
 chmod 0700 "$r/var/lib/sshd" "$r/root/.ssh"
