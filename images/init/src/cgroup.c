@@ -319,8 +319,6 @@ int cgroup_plan(const struct json *r, struct cg_plan *p, err_t *e)
 		return err_set(e, "linux.resources.hugepageLimits: must be an array");
 	if (plan_hugepages(hp, p, e) < 0)
 		return -1;
-	const struct json *dev = json_get(r, "devices");
-	p->device_rules = dev && dev->type == JSON_ARRAY && dev->count > 0;
 	const struct json *net = json_get(r, "network");
 	if (net && net->type == JSON_OBJECT && net->count > 0)
 		ignore(p, "network");

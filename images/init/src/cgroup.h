@@ -22,7 +22,6 @@ struct cg_write {
 struct cg_plan {
 	struct cg_write w[CGROUP_MAX_WRITES];
 	size_t n;
-	bool device_rules; /* linux.resources.devices: v1 only, not enforced */
 	char ignored[256]; /* v1-only settings that have no v2 file, comma-separated */
 };
 

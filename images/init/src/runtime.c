@@ -18,6 +18,7 @@
 
 #include "caps.h"
 #include "cgroup.h"
+#include "devices.h"
 #include "log.h"
 #include "mounts.h"
 #include "netif.h"
@@ -494,8 +495,6 @@ static int setup_cgroup(const struct spec *s, const char *name, struct launch *l
 	char rel[PATH_MAX];
 	if (cgroup_plan(s->resources, &plan, e) < 0)
 		return -1;
-	if (plan.device_rules)
-		log_msg("%s: linux.resources.devices: not enforced (cgroup v2 has no device files)", name);
 	if (plan.ignored[0])
 		log_msg("%s: linux.resources: %s: no cgroup v2 equivalent, ignored", name, plan.ignored);
 	if (!cgroup_v2()) {
@@ -506,6 +505,14 @@ static int setup_cgroup(const struct spec *s, const char *name, struct launch *l
 	if (cgroup_rel_path(name, s->cgroups_path, rel, sizeof(rel), e) < 0 ||
 	    cgroup_create(rel, &plan, l->cgroup, sizeof(l->cgroup), e) < 0)
 		return -1;
+	/* Device access: the spec's rules and the default devices, nothing else.
+	 * A kernel without cgroup BPF cannot enforce them: said, not fatal. */
+	static struct dev_rules rules;
+	if (devices_plan(s->resources ? json_get(s->resources, "devices") : NULL, &rules, e) < 0)
+		return -1;
+	err_t de;
+	if (devices_apply(l->cgroup, &rules, &de) < 0)
+		log_msg("%s: linux.resources.devices: not enforced: %s", name, de.msg);
 	return 0;
 }
 
