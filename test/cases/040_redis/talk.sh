@@ -5,25 +5,19 @@
 set -eu
 port=$KEEL_TEST_PORT_6379
 
-# ask REQUEST LINES: sends REQUEST, prints the first LINES reply lines (CRs removed).
-ask() {
-  local request=$1 lines=$2
-  for _ in 1 2 3 4 5; do
-    if { exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null; then
-      printf '%b' "$request" >&3
-      local reply='' line i
-      for ((i = 0; i < lines; i++)); do
-        IFS= read -r -t 5 line <&3 || break
-        reply+="${line%$'\r'}"$'\n'
-      done
-      exec 3>&-
-      if [ -n "$reply" ]; then printf '%s' "$reply"; return 0; fi
-    fi
-    sleep 1
+# shellcheck source=../../helpers/tcp.sh
+. ../../helpers/tcp.sh
+
+# resp REQUEST LINES: sends REQUEST on fd 3, prints the first LINES reply lines (CRs removed).
+resp() {
+  local line i
+  printf '%b' "$1" >&3
+  for ((i = 0; i < $2; i++)); do
+    IFS= read -r -t 5 line <&3 || break
+    printf '%s\n' "${line%$'\r'}"
   done
-  echo "no reply from 127.0.0.1:$port" >&2
-  return 1
 }
+ask() { tcp_talk "$port" 5 resp "$@"; }
 
 expect_reply() {
   local what=$1 got=$2 want=$3

@@ -6,22 +6,16 @@
 set -eu
 port=$KEEL_TEST_PORT_80
 
-# get PATH: prints the HTTP response (headers and body, CRs removed), retried
-# every second, up to 20 tries, until one comes.
-get() {
-  local path=$1 reply
-  for _ in $(seq 20); do
-    if { exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null; then
-      printf 'GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n' "$path" >&3
-      reply=$(timeout 10 cat <&3 | tr -d '\r' || true)
-      exec 3>&-
-      if [ -n "$reply" ]; then printf '%s\n' "$reply"; return 0; fi
-    fi
-    sleep 1
-  done
-  echo "GET $path: no reply from 127.0.0.1:$port" >&2
-  return 1
+# shellcheck source=../../helpers/tcp.sh
+. ../../helpers/tcp.sh
+
+# http PATH: sends a GET for PATH on fd 3, prints the response (headers and body, CRs removed).
+http() {
+  printf 'GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n' "$1" >&3
+  timeout 10 cat <&3 | tr -d '\r'
 }
+# get PATH: the response, retried every second, up to 20 tries, until one comes.
+get() { tcp_talk "$port" 20 http "$1"; }
 
 # expect_status WHAT RESPONSE CODE
 expect_status() {
