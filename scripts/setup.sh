@@ -55,6 +55,11 @@ ssh:openssh-client
 ssh-keygen:openssh-client
 chromium:chromium
 ip:iproute2
+bc:bc
+flex:flex
+bison:bison
+perl:perl
+/usr/include/gelf.h:libelf-dev
 /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf:fonts-liberation
 "
 fi

@@ -45,7 +45,7 @@ export function runCaseShard(index: number): void {
   const work = mkdtempSync(join(tmpdir(), `keel-cases-${index}-`))
   // Several boots (and maybe a kernel build) one after another; each boot
   // has keel test's own hard deadline, so this one only backs them up.
-  t.setTimeout(45 * 60_000)
+  t.setTimeout(70 * 60_000)
   // The images and logs stay for a look when something failed.
   t.teardown(() => { if (t.passing()) rmSync(work, { recursive: true, force: true }) })
 
