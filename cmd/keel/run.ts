@@ -2,15 +2,15 @@
 // Reads the options, prepares the state folder (MAC address, metadata ISO,
 // UEFI variables, disks), then starts QEMU in the foreground with the
 // console on this terminal, or as a daemon (--detach).
-import { copyFile, open, readFile, rm, stat } from 'node:fs/promises'
+import { open, readFile, rm, stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { UserError } from '../../pkg/errors/index.js'
 import { createRealRunner, requireTools } from '../../pkg/exec/index.js'
 import {
-  EscapeFilter, checkNetworkingOnHost, checkPublished, chooseAccel, defaultStateDir, detectBootInput, escapeHelp, escapeName,
-  openStateDir, parseByteSize, parseDiskSpec, parseFwCfg, parseNetworking, parsePublish, readOrCreateMac, runningQemuPid,
+  EscapeFilter, checkNetworkingOnHost, checkPublished, chooseAccel, debianOvmf, defaultStateDir, detectBootInput, escapeHelp, escapeName,
+  openStateDir, ovmfWithVars, parseByteSize, parseDiskSpec, parseFwCfg, parseNetworking, parsePublish, readOrCreateMac, runningQemuPid,
   startQemu, startQemuDaemon, statePaths, stopQemu, writeMetadataIso,
-  type DiskSpec, type QemuConfig, type StatePaths,
+  type DiskSpec, type Firmware, type QemuConfig, type StatePaths,
 } from '../../pkg/run/index.js'
 import { defaultCacheDir } from '../../pkg/store/index.js'
 import { parseCommandArgs, parseIntOption } from './args.js'
@@ -264,14 +264,10 @@ async function stopCommand(io: CliIO, args: string[]): Promise<number> {
   return 0
 }
 
-const ovmfCode = '/usr/share/OVMF/OVMF_CODE_4M.fd'
-const ovmfVars = '/usr/share/OVMF/OVMF_VARS_4M.fd'
-
 /** OVMF with the machine's own copy of its variable store, kept in the state folder. */
-async function prepareFirmware(state: StatePaths): Promise<{ code: string; vars: string }> {
-  requireTools([{ command: ovmfCode, debianPackage: 'ovmf', file: true }, { command: ovmfVars, debianPackage: 'ovmf', file: true }])
-  if (!(await stat(state.ovmfVars).catch(() => undefined))) await copyFile(ovmfVars, state.ovmfVars)
-  return { code: ovmfCode, vars: state.ovmfVars }
+async function prepareFirmware(state: StatePaths): Promise<Firmware> {
+  requireTools([{ command: debianOvmf.code, debianPackage: 'ovmf', file: true }, { command: debianOvmf.vars, debianPackage: 'ovmf', file: true }])
+  return ovmfWithVars(state.ovmfVars, { keep: true })
 }
 
 /** Each --disk: a missing file is created (qcow2 when asked or so named, else raw, sparse). */

@@ -21,7 +21,7 @@ t.test('what to boot: an image as it is, UEFI by its name; archives unpacked fir
   writeFileSync(iso, 'x')
   const sbom = join(dir, 'image-sbom.spdx.json')
   writeFileSync(sbom, '{}')
-  t.same(await bootInputFor('iso-efi', [sbom, iso], dir), { boot: { kind: 'iso', path: iso, uefi: true }, made: [] })
+  t.same(await bootInputFor('iso-efi', [sbom, iso], join(dir, 'image')), { boot: { kind: 'iso', path: iso, uefi: true }, made: [] })
 
   // tar-kernel-initrd: kernel, initrd.img and cmdline in a tar.
   const src = join(dir, 'tki')
@@ -29,7 +29,7 @@ t.test('what to boot: an image as it is, UEFI by its name; archives unpacked fir
   for (const [f, text] of [['kernel', 'k'], ['initrd.img', 'i'], ['cmdline', 'console=ttyS0\n']]) writeFileSync(join(src, f!), text!)
   const tki = join(dir, 'image-initrd.tar')
   execFileSync('tar', ['-cf', tki, '-C', src, 'kernel', 'initrd.img', 'cmdline'])
-  const a = await bootInputFor('tar-kernel-initrd', [tki, sbom], join(dir, 'a'))
+  const a = await bootInputFor('tar-kernel-initrd', [tki, sbom], join(dir, 'a', 'image'))
   t.same(a.boot, { kind: 'kernel+initrd', kernel: join(dir, 'a/unpacked/image-kernel'), initrd: join(dir, 'a/unpacked/image-initrd.img'), cmdline: 'console=ttyS0' })
   t.same(a.made, [join(dir, 'a/unpacked')])
 
@@ -39,7 +39,7 @@ t.test('what to boot: an image as it is, UEFI by its name; archives unpacked fir
   writeFileSync(join(g, 'disk.raw'), Buffer.alloc(1024))
   const gcp = join(dir, 'image.img.tar.gz')
   execFileSync('tar', ['-czf', gcp, '-C', g, 'disk.raw'])
-  const b = await bootInputFor('gcp', [gcp], join(dir, 'b'))
+  const b = await bootInputFor('gcp', [gcp], join(dir, 'b', 'image'))
   t.same(b.boot, { kind: 'disk', path: join(dir, 'b/unpacked/disk.raw'), format: 'raw', uefi: false })
 
   // kernel+erofs: the kernel with its root image, not the initrd as a disk (whatever the order written).
@@ -47,11 +47,11 @@ t.test('what to boot: an image as it is, UEFI by its name; archives unpacked fir
   mkdirSync(e)
   const erofs = ['image-erofs-initrd.img', 'image-cmdline', 'image-erofs.img', 'image-kernel'].map((f) => join(e, f))
   for (const f of erofs) writeFileSync(f, 'x')
-  t.same((await bootInputFor('kernel+erofs', erofs, e)).boot, {
+  t.same((await bootInputFor('kernel+erofs', erofs, join(e, 'image'))).boot, {
     kind: 'kernel+initrd', kernel: join(e, 'image-kernel'), initrd: join(e, 'image-erofs-initrd.img'), cmdline: 'x', root: join(e, 'image-erofs.img'),
   })
 
   // Negative controls: nothing bootable, and an archive that is not there.
-  await t.rejects(bootInputFor('iso-bios', [sbom], dir), /nothing to boot among what the build wrote \(no files\)/)
-  await t.rejects(bootInputFor('gcp', [iso], dir), /the build wrote no NAME\.img\.tar\.gz \(wrote: image-efi\.iso\)/)
+  await t.rejects(bootInputFor('iso-bios', [sbom], join(dir, 'image')), /nothing to boot among what the build wrote \(no files\)/)
+  await t.rejects(bootInputFor('gcp', [iso], join(dir, 'image')), /the build wrote no NAME\.img\.tar\.gz \(wrote: image-efi\.iso\)/)
 })

@@ -6,10 +6,10 @@
 // users would (tar-kernel-initrd's kernel, initrd and cmdline; gcp's
 // disk.raw). UEFI formats boot with OVMF (pkg/run decides by the name).
 import { mkdir, rename } from 'node:fs/promises'
-import { basename, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { createRealRunner } from '../exec/index.js'
 import { outputFormats } from '../output/index.js'
-import { detectBootInput, type BootInput } from '../run/index.js'
+import { cheapestBoot, detectBootInput, findBootInputs, type BootInput } from '../run/index.js'
 
 /** Formats that are not machine images: nothing to boot. */
 const notBootable: Record<string, string> = {
@@ -34,13 +34,15 @@ export function checkFormats(formats: readonly string[], file: string): string[]
 }
 
 /**
- * What to boot from the files a build of one format wrote into `dir`;
- * archives are unpacked into dir/unpacked. Returns the boot input and every
- * file made here (to remove after a passing case).
+ * What to boot from the files a build of one format wrote, named PREFIX...
+ * (as pkg/run's findBootInputs finds it, the cheapest when a set of files
+ * could be read two ways); archives are unpacked into PREFIX's folder's
+ * unpacked/ first. Returns the boot input and every file made here (to
+ * remove after a passing case).
  */
-export async function bootInputFor(format: string, written: readonly string[], dir: string): Promise<{ boot: BootInput; made: string[] }> {
+export async function bootInputFor(format: string, written: readonly string[], prefix: string): Promise<{ boot: BootInput; made: string[] }> {
   const files = written.filter((f) => !f.endsWith('.spdx.json'))
-  const unpacked = join(dir, 'unpacked')
+  const unpacked = join(dirname(prefix), 'unpacked')
   const tar = async (archive: string, flags: string): Promise<void> => {
     await mkdir(unpacked, { recursive: true })
     await createRealRunner().run('tar', [flags, archive, '-C', unpacked])
@@ -49,8 +51,9 @@ export async function bootInputFor(format: string, written: readonly string[], d
     const archive = files.find((f) => f.endsWith('-initrd.tar'))
     if (!archive) throw new Error(`the build wrote no NAME-initrd.tar (wrote: ${files.map((f) => basename(f)).join(', ')})`)
     await tar(archive, '-xf')
-    for (const f of ['kernel', 'initrd.img', 'cmdline']) await rename(join(unpacked, f), join(unpacked, `image-${f}`))
-    return { boot: await detectBootInput(join(unpacked, 'image')), made: [unpacked] }
+    const name = basename(prefix)
+    for (const f of ['kernel', 'initrd.img', 'cmdline']) await rename(join(unpacked, f), join(unpacked, `${name}-${f}`))
+    return { boot: await detectBootInput(join(unpacked, name)), made: [unpacked] }
   }
   if (format === 'gcp') {
     const archive = files.find((f) => f.endsWith('.img.tar.gz'))
@@ -58,16 +61,9 @@ export async function bootInputFor(format: string, written: readonly string[], d
     await tar(archive, '-xzf')
     return { boot: await detectBootInput(join(unpacked, 'disk.raw')), made: [unpacked] }
   }
-  // A kernel the build wrote: boot it with its initrd, or with its root image (kernel+squashfs, -erofs, -iso).
-  const kernel = files.find((f) => f.endsWith('-kernel'))
-  if (kernel) return { boot: await detectBootInput(kernel), made: [] }
-  const reasons: string[] = []
-  for (const f of files.filter((f) => !/-(cmdline|initrd\.img)$/.test(f))) {
-    try {
-      return { boot: await detectBootInput(f), made: [] }
-    } catch (err) {
-      reasons.push(`${basename(f)}: ${(err as Error).message}`)
-    }
-  }
+  const { candidates, unbootable } = await findBootInputs(dirname(prefix), basename(prefix), written)
+  const boot = cheapestBoot(candidates)
+  if (boot) return { boot, made: [] }
+  const reasons = unbootable.map((u) => `${basename(u.file)}: ${u.reason}`)
   throw new Error(`nothing to boot among what the build wrote (${reasons.join('; ') || 'no files'})`)
 }

@@ -4,12 +4,12 @@
 // check.log.
 import { spawn } from 'node:child_process'
 import { constants, createWriteStream, type WriteStream } from 'node:fs'
-import { access, copyFile, mkdir, open, readFile, rm, stat } from 'node:fs/promises'
+import { access, mkdir, open, readFile, rm, stat } from 'node:fs/promises'
 import { isAbsolute, join, resolve } from 'node:path'
 import { errorMessage } from '../errors/index.js'
 import { createRealRunner } from '../exec/index.js'
 import type { Logger } from '../log/index.js'
-import { checkNetworkingOnHost, detectBootInput, freePort, writeMetadataIso, type Accel, type BootInput, type Firmware, type PublishedPort } from '../run/index.js'
+import { checkNetworkingOnHost, detectBootInput, freePort, ovmfWithVars, writeMetadataIso, type Accel, type BootInput, type PublishedPort } from '../run/index.js'
 import { bootCase, type BootOutcome } from './boot.js'
 import { cleanConsoleLine } from './expect.js'
 import { bootInputFor } from './formats.js'
@@ -142,13 +142,13 @@ async function runCase(c: TestCase, o: RunOptions, buildLock: ReturnType<typeof 
   let boot: BootInput
   if (c.format === undefined) boot = await detectBootInput(prefix)
   else {
-    const found = await bootInputFor(c.format, built.files, dir)
+    const found = await bootInputFor(c.format, built.files, prefix)
     boot = found.boot
     made.push(...found.made)
   }
   await checkNetworkingOnHost(c.run.networking)
   const disks = await prepareDisks(c, dir)
-  const firmware = c.run.uefi || (boot.kind !== 'kernel+initrd' && boot.uefi) ? await prepareFirmware(dir) : undefined
+  const firmware = c.run.uefi || (boot.kind !== 'kernel+initrd' && boot.uefi) ? await ovmfWithVars(join(dir, 'OVMF_VARS.fd')) : undefined
   const publish = await choosePorts(c)
   for (const p of publish) env[portVariable(p)] = String(p.hostPort)
   env['KEEL_TEST_IMAGE'] = prefix
@@ -243,13 +243,6 @@ async function prepareDisks(c: TestCase, dir: string): Promise<Array<{ path: str
     out.push({ path, format: d.format })
   }
   return out
-}
-
-async function prepareFirmware(dir: string): Promise<Firmware> {
-  const code = '/usr/share/OVMF/OVMF_CODE_4M.fd'
-  const vars = join(dir, 'OVMF_VARS.fd')
-  await copyFile('/usr/share/OVMF/OVMF_VARS_4M.fd', vars)
-  return { code, vars }
 }
 
 /** What setup, run: commands and check see: the case's names and folders (the image and ports are added before the boot). */

@@ -6,8 +6,7 @@ import t from 'tap'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { BootInput } from '../run/index.js'
-import { archiveReason, bootCost, chooseBootInput, describeBoot, pickBoot, timeBoot } from './boot.js'
+import { chooseBootInput, describeBoot, pickBoot, timeBoot } from './boot.js'
 
 function folder(files: string[]): string {
   const dir = mkdtempSync(join(tmpdir(), 'keel-report-boot-'))
@@ -61,23 +60,6 @@ t.test('the cheapest output wins, whatever order the formats were built in', asy
   }
 })
 
-t.test('bootCost: kernel+initrd < root on a disk < BIOS images < UEFI images', async (t) => {
-  const inputs: BootInput[] = [
-    { kind: 'kernel+initrd', kernel: 'k', initrd: 'i', cmdline: '' },
-    { kind: 'kernel+initrd', kernel: 'k', initrd: 'i', cmdline: '', root: 'r' },
-    { kind: 'disk', path: 'd', format: 'raw', uefi: false },
-    { kind: 'iso', path: 'i', uefi: false },
-    { kind: 'disk', path: 'd', format: 'qcow2', uefi: false },
-    { kind: 'disk', path: 'd', format: 'vmdk', uefi: false },
-    { kind: 'disk', path: 'd', format: 'raw', uefi: true },
-    { kind: 'iso', path: 'i', uefi: true },
-    { kind: 'disk', path: 'd', format: 'vhdx', uefi: true },
-  ]
-  const costs = inputs.map(bootCost)
-  t.same(costs, [...costs].sort((a, b) => a - b), 'in this order')
-  t.equal(new Set(costs).size, costs.length, 'no two the same')
-})
-
 t.test('nothing bootable: the note names each output and why', async (t) => {
   const r = await choose(['x.img.tar.gz', 'x-docker.tar', 'x-initrd.tar', 'x.tar'])
   t.equal(r.choice, undefined)
@@ -87,7 +69,6 @@ t.test('nothing bootable: the note names each output and why', async (t) => {
     'x-initrd.tar: the kernel, initrd and command line in a tar, which boot only once unpacked; ' +
     'x.tar: the root file system as a tar, not a bootable image). Add -f kernel+initrd to time the boot.')
   t.equal(pickBoot([], []).skip, 'Boot timeline skipped: none of the formats built is one keel run qemu boots. Add -f kernel+initrd to time the boot.')
-  t.equal(archiveReason('/a/x.raw'), undefined, 'an AWS raw disk is no archive')
 })
 
 t.test('a UEFI-only build without OVMF installed is skipped, not failed', async (t) => {

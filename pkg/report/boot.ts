@@ -4,11 +4,14 @@
 // the files the build wrote. The cheapest output is booted: kernel+initrd
 // (QEMU loads the kernel itself), then a BIOS image (SeaBIOS), then a UEFI
 // one (OVMF, with a throwaway copy of its variable store).
-import { copyFile, mkdtemp, rm, stat } from 'node:fs/promises'
+import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { basename, join, resolve } from 'node:path'
+import { basename, join } from 'node:path'
 import { requireTools } from '../exec/index.js'
-import { chooseAccel, ConsoleMatcher, detectBootInput, startQemu, type Accel, type BootInput, type Firmware } from '../run/index.js'
+import {
+  cheapestBoot, chooseAccel, ConsoleMatcher, debianOvmf, findBootInputs, ovmfWithVars, startQemu,
+  type Accel, type BootInput, type Firmware, type Unbootable,
+} from '../run/index.js'
 import { estimateKernelStart, LineClock } from './clock.js'
 import { parseBootConsole } from './events.js'
 import type { BootedImage, BootOutcome, FirmwareName } from './html.js'
@@ -36,33 +39,7 @@ export interface BootChoice {
   firmware: FirmwareName
 }
 
-/** An output of the build that is not booted, and why. */
-export interface Unbootable {
-  file: string
-  reason: string
-}
-
 const allStarted = /^\[init [0-9.]+\] all services started /
-
-const debianOvmf = { code: '/usr/share/OVMF/OVMF_CODE_4M.fd', vars: '/usr/share/OVMF/OVMF_VARS_4M.fd' }
-
-/** Outputs that are archives for another tool, not machine images, by how keel names them. */
-const archives: Array<[RegExp, string]> = [
-  [/\.img\.tar\.gz$/, 'a Compute Engine upload (disk.raw in a tar.gz), which boots only once unpacked'],
-  [/-docker\.tar$/, 'an image for docker load, not a machine image'],
-  [/-initrd\.tar$/, 'the kernel, initrd and command line in a tar, which boot only once unpacked'],
-  [/\.tar$/, 'the root file system as a tar, not a bootable image'],
-]
-
-/** Why keel does not boot this output file as it is, when its name says so. */
-export function archiveReason(file: string): string | undefined {
-  return archives.find(([re]) => re.test(basename(file)))?.[1]
-}
-
-/** The files QEMU reads for a boot input. */
-function filesOf(b: BootInput): string[] {
-  return b.kind === 'kernel+initrd' ? [b.kernel, b.initrd, ...(b.root === undefined ? [] : [b.root])] : [b.path]
-}
 
 /** QEMU's format names, in words. */
 const diskWords: Record<string, string> = { raw: 'raw disk', qcow2: 'qcow2 disk', vpc: 'VHD disk', vhdx: 'VHDX disk', vmdk: 'VMDK disk' }
@@ -77,60 +54,17 @@ export function describeBoot(b: BootInput): { file: string; what: string } {
 }
 
 /**
- * How dear a boot is, lowest first: QEMU loading the kernel itself skips the
- * firmware's disk boot and the boot loader; a root on a disk adds a device to
- * find; SeaBIOS starts in well under a second where OVMF, under TCG, takes
- * several; and among images, a raw disk needs no format driver.
- */
-export function bootCost(b: BootInput): number {
-  if (b.kind === 'kernel+initrd') return b.root === undefined ? 0 : 1
-  const media = b.kind === 'iso' ? 3 : b.format === 'raw' ? 2 : b.format === 'qcow2' ? 4 : 5
-  return (b.uefi ? 10 : 0) + media
-}
-
-/**
  * The cheapest of the boot inputs, or a note that there is none, naming
  * each output that was passed over and why.
  */
 export function pickBoot(candidates: readonly BootInput[], unbootable: readonly Unbootable[]): { choice?: BootChoice; skip?: string } {
-  const best = [...candidates].sort((a, b) => bootCost(a) - bootCost(b))[0]
+  const best = cheapestBoot(candidates)
   if (best) {
     const uefi = best.kind !== 'kernel+initrd' && best.uefi
     return { choice: { boot: best, firmware: uefi ? 'OVMF' : 'SeaBIOS' } }
   }
   const why = unbootable.map((u) => `${basename(u.file)}: ${u.reason}`).join('; ')
   return { skip: `Boot timeline skipped: none of the formats built is one keel run qemu boots${why ? ` (${why})` : ''}. Add -f kernel+initrd to time the boot.` }
-}
-
-/** Every boot input all of whose files this build wrote, and the outputs that are none. */
-export async function findBootInputs(dir: string, name: string, written: readonly string[]): Promise<{ candidates: BootInput[]; unbootable: Unbootable[] }> {
-  const ours = new Set(written.map((f) => resolve(f)))
-  const outputs = written.filter((f) => !/(\.spdx\.json|\.html)$/.test(f))
-  const candidates: BootInput[] = []
-  const unbootable: Unbootable[] = []
-  const seen = new Set<string>()
-  for (const c of [resolve(dir, name), ...outputs]) {
-    const isOutput = c !== resolve(dir, name)
-    const archive = archiveReason(c)
-    if (archive !== undefined) {
-      if (isOutput) unbootable.push({ file: c, reason: archive })
-      continue
-    }
-    let boot: BootInput
-    try {
-      boot = await detectBootInput(c)
-    } catch (err) {
-      if (isOutput) unbootable.push({ file: c, reason: (err as Error).message.replace(`${c}: `, '') })
-      continue
-    }
-    // Only what this build wrote: an older build's files may lie beside it.
-    if (!filesOf(boot).every((f) => ours.has(resolve(f)))) continue
-    const key = JSON.stringify(boot)
-    if (seen.has(key)) continue
-    seen.add(key)
-    candidates.push(boot)
-  }
-  return { candidates, unbootable }
 }
 
 /** The output this build wrote that is cheapest to boot, or why there is none. */
@@ -164,11 +98,7 @@ export async function timeBoot(options: TimedBootOptions): Promise<BootOutcome> 
   // OVMF writes its variables: it gets a copy, thrown away after the boot.
   const scratch = choice.firmware === 'OVMF' ? await mkdtemp(join(tmpdir(), 'keel-report-ovmf-')) : undefined
   try {
-    let firmware: Firmware | undefined
-    if (scratch !== undefined) {
-      firmware = { code: ovmf.code, vars: join(scratch, 'OVMF_VARS.fd') }
-      await copyFile(ovmf.vars, firmware.vars)
-    }
+    const firmware = scratch === undefined ? undefined : await ovmfWithVars(join(scratch, 'OVMF_VARS.fd'), { ovmf })
     return await watchBoot(options, boot, accel, booted, firmware)
   } finally {
     if (scratch !== undefined) await rm(scratch, { recursive: true, force: true })

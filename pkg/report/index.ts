@@ -13,10 +13,7 @@ import { measureTree } from './sizes.js'
 export { parseBootConsole, type BootEvent, type BootEventKind, type BootTimeline } from './events.js'
 export { measureTree, type PartKind, type SizePart } from './sizes.js'
 export { escapeHtml, formatBytes, renderReport, type BootedImage, type BootOutcome, type FirmwareName, type ReportData } from './html.js'
-export {
-  archiveReason, bootCost, chooseBootInput, describeBoot, findBootInputs, pickBoot, timeBoot,
-  type BootChoice, type TimedBootOptions, type Unbootable,
-} from './boot.js'
+export { chooseBootInput, describeBoot, pickBoot, timeBoot, type BootChoice, type TimedBootOptions } from './boot.js'
 export { estimateKernelStart, LineClock, type TimedLine } from './clock.js'
 
 /** What the report's boot needs on the host: checked before the build starts. */

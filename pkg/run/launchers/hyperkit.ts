@@ -5,7 +5,8 @@
 // this terminal; -U gives the VM a UUID kept in a state folder, from which
 // vmnet derives the network adapter's MAC, so the guest keeps its address.
 import { UserError } from '../../errors/index.js'
-import { bootPaths, checkNoComma, checkResources, checkText, describeBoot, type LaunchOptions, type LaunchPlan } from './types.js'
+import { checkNoComma, checkResources, checkText, describeBoot, type LaunchOptions, type LaunchPlan } from './types.js'
+import { bootPaths } from '../outputs.js'
 
 export interface HyperkitOptions extends LaunchOptions {
   binary: 'hyperkit' | 'xhyve'

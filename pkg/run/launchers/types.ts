@@ -68,12 +68,6 @@ export function checkNoComma(what: string, value: string): void {
   }
 }
 
-/** The paths of what is booted, for the checks above. */
-export function bootPaths(boot: BootInput): string[] {
-  if (boot.kind !== 'kernel+initrd') return [boot.path]
-  return [boot.kernel, boot.initrd, ...(boot.root === undefined ? [] : [boot.root])]
-}
-
 export function checkResources(o: LaunchOptions): void {
   if (!Number.isInteger(o.cpus) || o.cpus < 1) throw new UserError(`cpus must be a whole number of at least 1, not ${o.cpus}`)
   if (!Number.isInteger(o.memoryMiB) || o.memoryMiB < 64) throw new UserError(`memory must be at least 64 MiB, not ${o.memoryMiB}`)

@@ -6,7 +6,8 @@
 // terminal, so console=hvc0 is added to a kernel's command line.
 import { createHash } from 'node:crypto'
 import { UserError } from '../../errors/index.js'
-import { bootPaths, checkResources, checkText, describeBoot, type LaunchOptions, type LaunchPlan } from './types.js'
+import { checkResources, checkText, describeBoot, type LaunchOptions, type LaunchPlan } from './types.js'
+import { bootPaths } from '../outputs.js'
 
 export interface VfkitOptions extends LaunchOptions {
   /** The state folder: the EFI variable store. */
