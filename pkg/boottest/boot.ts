@@ -85,13 +85,13 @@ export async function bootCase(o: BootOptions): Promise<BootOutcome> {
     stopped = true
     void vm?.stop(3000)
   }
+  /** Stops QEMU after `ms`, unless a stop is already on its way. */
   const stopIn = (ms: number): void => {
-    if (stopTimer) return
+    if (stopTimer || stopped) return
     stopTimer = setTimeout(stopVm, ms)
   }
   const stopNow = (): void => {
-    if (stopTimer) clearTimeout(stopTimer)
-    stopTimer = setTimeout(() => undefined, 0) // no later stopIn
+    clearTimeout(stopTimer)
     stopVm()
   }
   let partial = ''
