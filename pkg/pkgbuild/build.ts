@@ -12,8 +12,6 @@ import { readFileSync } from 'node:fs'
 import { chmod, copyFile, cp, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import * as apt from '../apt/index.js'
-// The pieces of extraction the step cache needs (not in apt's index.ts yet).
-import { extractorVersion, findDebData, unpackDataTar, writeDebDataTar } from '../apt/extract.js'
 import { errorMessage, withAction, IntegrityError, UserError } from '../errors/index.js'
 import type { ToolRunner } from '../exec/index.js'
 import type { Logger } from '../log/index.js'
@@ -359,10 +357,10 @@ async function unpackDebianPackages(
  */
 async function unpackDeb(deb: string, sha256: string, rootfs: string, work: string, ctx: BuildContext, cache: StepCache | undefined): Promise<apt.ExtractedEntry[]> {
   if (cache === undefined) return apt.extractDeb(deb, rootfs, { runner: ctx.runner })
-  const data = await findDebData(deb)
+  const data = await apt.findDebData(deb)
   // An uncompressed or gzip'd data member is read directly: nothing to save.
   if (data.compression === '' || data.compression === '.gz') return apt.extractDeb(deb, rootfs, { runner: ctx.runner })
-  const inputs = { deb: sha256, member: data.member.name, extractor: extractorVersion }
+  const inputs = { deb: sha256, member: data.member.name, extractor: apt.extractorVersion }
   let blob = await cache.lookup('deb-data', inputs)
   if (blob !== undefined) {
     if (await verifyBlob(ctx.store, blob)) {
@@ -378,14 +376,14 @@ async function unpackDeb(deb: string, sha256: string, rootfs: string, work: stri
     const tmp = await mkdtemp(join(work, 'deb-'))
     try {
       const tar = join(tmp, 'data.tar')
-      await writeDebDataTar(deb, data, tar, { runner: ctx.runner })
+      await apt.writeDebDataTar(deb, data, tar, { runner: ctx.runner })
       blob = await ctx.store.putBlobFile(tar)
     } finally {
       await rm(tmp, { recursive: true, force: true })
     }
     await cache.record('deb-data', inputs, blob)
   }
-  return unpackDataTar(ctx.store.openBlob(blob.digest), rootfs, deb)
+  return apt.unpackDataTar(ctx.store.openBlob(blob.digest), rootfs, deb)
 }
 
 async function copyPackageFiles(spec: PackageSpec, rootfs: string): Promise<void> {
