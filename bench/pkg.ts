@@ -10,9 +10,10 @@
 //    the time a new machine takes. Opt-in: it downloads a lot.
 // 2. A warm rebuild of everything: `keel pkg build --force` of every folder
 //    in one run, with every .deb already cached and the step cache
-//    (decompressed data.tars, gzip'd layers: docs/packages.md) filled by an
-//    untimed build first. Target: at most 10 s. The build steps always run.
-//    Then the same rebuild with the step cache empty (a cache folder of its
+//    (decompressed data.tars, gzip'd layers: docs/packages.md) and the
+//    compile cache (ccache, when the host has it) filled by an untimed build
+//    first. Target: at most 10 s. The build steps always run.
+//    Then the same rebuild with both caches empty (a cache folder of its
 //    own whose apt/ is this one's, so the .debs are still cached): what a
 //    build costs when no step has been seen before.
 //    Each folder's own warm rebuild is timed too, in a run of its own (so
@@ -30,6 +31,7 @@ import { mkdir, readdir, mkdtemp, rm, stat, symlink } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { parseArgs } from 'node:util'
+import { findOnPath } from '../pkg/exec/index.js'
 import type { ImageManifest } from '../pkg/oci/index.js'
 import { defaultCacheDir, Store, storeDir } from '../pkg/store/index.js'
 import { exec, median, repoRoot } from './measure.js'
@@ -93,7 +95,8 @@ async function timed(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Timin
 
 /**
  * A cache folder of its own that shares this one's downloads (apt/): a
- * build there finds every .deb but no stored image and no step cache.
+ * build there finds every .deb but no stored image, no step cache and no
+ * compile cache.
  */
 async function emptyStepCache(parent: string, name: string): Promise<string> {
   const dir = join(parent, name)
@@ -152,13 +155,13 @@ async function main(): Promise<void> {
       }
     }
 
-    // Warm: fill the .deb and step caches (untimed; --force so that the
-    // step cache is filled even where the images are stored already), then
+    // Warm: fill the .deb, step and compile caches (untimed; --force so
+    // that they are filled even where the images are stored already), then
     // rebuild everything in one run.
     const refs = await buildPackages(dirs, {}, ['--force'])
     const all: Timing[] = []
     for (let r = 0; r < runs; r++) all.push(await timed(['-q', 'pkg', 'build', '--force', ...dirs]))
-    // The same with the step cache empty: a fresh cache folder each run.
+    // The same with the step and compile caches empty: a fresh cache folder each run.
     const uncached: Timing[] = []
     for (let r = 0; r < runs; r++) {
       const env = { KEEL_CACHE: await emptyStepCache(work, `no-step-cache-${r}`) }
@@ -189,7 +192,9 @@ async function main(): Promise<void> {
     const cpu = median(all.map((a) => a.cpu))
     const of = runs > 1 ? `, median of ${runs}` : ''
     process.stdout.write(`warm rebuild of everything (--force, one run${of}): ${warm.toFixed(2)} s wall, ${cpu.toFixed(2)} s CPU  ${verdict('warm rebuild', warm, warmTarget, 's')}\n`)
-    process.stdout.write(`the same with the step cache empty${of}: ${median(uncached.map((a) => a.wall)).toFixed(2)} s wall, ${median(uncached.map((a) => a.cpu)).toFixed(2)} s CPU\n`)
+    const ccache = findOnPath('ccache')
+    process.stdout.write(`compile cache: ${ccache === undefined ? 'none (no ccache on PATH: every C compile runs)' : `ccache (${ccache})`}\n`)
+    process.stdout.write(`the same with the step and compile caches empty${of}: ${median(uncached.map((a) => a.wall)).toFixed(2)} s wall, ${median(uncached.map((a) => a.cpu)).toFixed(2)} s CPU\n`)
     process.stdout.write(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n\n`)
 
     // Each example's initrd.

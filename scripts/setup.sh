@@ -14,6 +14,8 @@ qemu-img:qemu-utils
 musl-gcc:musl-tools
 make:make
 cc:gcc
+ccache:ccache
+perl:perl
 busybox:busybox-static
 cpio:cpio
 depmod:kmod
@@ -58,7 +60,6 @@ ip:iproute2
 bc:bc
 flex:flex
 bison:bison
-perl:perl
 /usr/include/gelf.h:libelf-dev
 /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf:fonts-liberation
 "

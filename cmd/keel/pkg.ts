@@ -48,7 +48,8 @@ options (build, push):
                        steps' environment, and part of the tag (repeatable)
   -j, --jobs N         build N folders at a time (default 2; output stays in order)
       --update-lock    resolve the Debian packages again and rewrite build.lock
-      --no-step-cache  neither use nor fill the step cache (see docs/packages.md)
+      --no-step-cache  neither use nor fill the step cache nor the compile cache
+                       (ccache; see docs/packages.md)
       --mirror URL     Debian archive (default: the host's apt sources)
       --suite SUITE    Debian suite with --mirror (default: the host's release)
       --keyring FILE   keyring the --mirror's InRelease is signed with

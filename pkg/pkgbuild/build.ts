@@ -7,7 +7,8 @@
 //   build steps → pack the tree as one reproducible layer → store config +
 //   manifest, tag → [--push: push the tag to the registry].
 // Decompressed data.tars and gzip'd layers come from the step cache when
-// their inputs were seen before (step-cache.ts); the build steps always run.
+// their inputs were seen before (step-cache.ts); the build steps always run,
+// their C compiles through ccache when the host has it (compile-cache.ts).
 import { readFileSync } from 'node:fs'
 import { chmod, copyFile, cp, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
@@ -20,6 +21,7 @@ import { RegistryNotFoundError, type RegistryClient } from '../registry/index.js
 import { pullImage, pushImage, type Store } from '../store/index.js'
 import { packDirectory, type EntryOverride, type ExtraEntry } from '../tar/index.js'
 import { hashPackageDir } from './hash.js'
+import { compileCache, readStats } from './compile-cache.js'
 import { createTreeDir, type TreeDir } from './scratch.js'
 import { storeLayer } from './layer.js'
 import { createLock, lockDrift, lockFileName, readLock, removeLock, writeLock, type LockFile } from './lock.js'
@@ -47,8 +49,8 @@ export interface BuildContext {
   force?: boolean
   /**
    * Use and fill the step cache (decompressed data.tars, gzip'd layers; see
-   * step-cache.ts). Default true; false: every step is done from scratch
-   * and nothing is recorded.
+   * step-cache.ts) and the compile cache (ccache, compile-cache.ts). Default
+   * true; false: every step is done from scratch and nothing is recorded.
    */
   stepCache?: boolean
   /**
@@ -430,6 +432,9 @@ async function runBuildSteps(pkg: PackageRef, rootfs: string, workDir: string, c
   if (spec.build.length === 0) return
   await mkdir(workDir, { recursive: true })
   const context = await buildContext(spec, workDir)
+  // The build's scratch root (context copy, KEEL_WORK, the tree unless on tmpfs).
+  const compiles = ctx.stepCache === false ? undefined : await compileCache(ctx.cacheDir, dirname(workDir))
+  if (compiles === undefined && ctx.stepCache !== false) ctx.log.debug(`${spec.image}: build steps compile without a cache (no ccache on PATH)`)
   for (const [i, step] of spec.build.entries()) {
     ctx.log.info(`${spec.image}: build step ${i + 1}/${spec.build.length}: ${step}`)
     await withAction(`${join(spec.dir, 'build.yml')}: build step ${i + 1} (${step})`, () =>
@@ -442,8 +447,13 @@ async function runBuildSteps(pkg: PackageRef, rootfs: string, workDir: string, c
           KEEL_WORK: workDir,
           KEEL_PKG_DIR: context,
           SOURCE_DATE_EPOCH: String(ctx.sourceDateEpoch ?? 0),
+          ...compiles?.env,
         },
       }))
+  }
+  if (compiles !== undefined) {
+    const { hits, misses } = await readStats(compiles.statsLog)
+    ctx.log.debug(`${spec.image}: compile cache (ccache): ${hits} hits, ${misses} misses`)
   }
 }
 
