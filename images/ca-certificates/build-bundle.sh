@@ -3,7 +3,8 @@
 # time. Every Mozilla certificate the package ships (Debian's default choice)
 # gets a NAME.pem link and an OpenSSL subject-hash link (HASH.0, HASH.1, ...)
 # in /etc/ssl/certs, and goes into the bundle, in C-locale name order.
-# It runs on every rebuild, so it starts a command per link (ln) and no more.
+# It runs on every rebuild, so it starts no command per certificate: one
+# perl (perl-base is Essential in Debian) makes every link.
 set -eu
 root=$KEEL_ROOTFS
 src=usr/share/ca-certificates
@@ -15,14 +16,18 @@ hashes=$KEEL_WORK/hashes
 rm -rf "$hashes" && mkdir -p "$hashes"
 list=$(cd "$root/$src" && LC_ALL=C ls mozilla/*.crt 2>/dev/null || true)
 [ -n "$list" ] || { echo "no certificates found" >&2; exit 1; }
-n=0
-for crt in $list; do
-  name=${crt##*/}
-  name=${name%.crt}
-  ln -s "/$src/$crt" "$certs/$name.pem"
-  ln -s "$root/$src/$crt" "$hashes/$name.pem"
-  n=$((n + 1))
-done
+# NAME.pem in the image points at the certificate's path in the image; the
+# scratch copy, which openssl rehash reads, at the unpacked file.
+# shellcheck disable=SC2086 # certificate names have no spaces
+n=$(perl -e '
+  my ($src, $root, $certs, $hashes) = splice(@ARGV, 0, 4);
+  for my $crt (@ARGV) {
+    (my $name = $crt) =~ s{^.*/}{}; $name =~ s{\.crt$}{};
+    symlink("/$src/$crt", "$certs/$name.pem") or die "build-bundle.sh: $certs/$name.pem: $!\n";
+    symlink("$root/$src/$crt", "$hashes/$name.pem") or die "build-bundle.sh: $hashes/$name.pem: $!\n";
+  }
+  print scalar(@ARGV), "\n";
+' "$src" "$root" "$certs" "$hashes" $list)
 printf '%s\n' $list > "$root/etc/ca-certificates.conf"
 # The bundle: each certificate, ending in a newline (-s: $ is each file's last line).
 (cd "$root/$src" && sed -s -e '$a\' $list) > "$certs/ca-certificates.crt"
