@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { UserError } from '../errors/index.js'
-import { discoverCases, parseLabels, parseRunArgs, parseArgWords, parseShard, parseTimeout, parseWords, portVariable, selectCases, skipReason, type TestCase } from './cases.js'
+import { caseInputFile, discoverCases, outputPath, parseLabels, parseRunArgs, parseArgWords, parseShard, parseTimeout, parseWords, portVariable, selectCases, skipReason, type TestCase } from './cases.js'
 
 /** A literal tree: path → contents. */
 function tree(files: Record<string, string>): string {
@@ -109,6 +109,24 @@ t.test('run-args: published ports (a free host port when only the guest port is 
   t.match(parseRunArgs(['--data', 'a', '--data-file', 'b'], 'r').problems, [/one --data or --data-file/])
   t.match(parseRunArgs(['--fw-cfg', 'etc/x=y'], 'r').problems, [/must start with opt\//])
   t.match(parseRunArgs(['--networking', 'wifi'], 'r').problems, [/unknown mode "wifi"/])
+})
+
+t.test('run-args: $KEEL_TEST_OUT/NAME is a file the setup script makes, looked for at boot', async (t) => {
+  t.equal(outputPath('$KEEL_TEST_OUT/user-data.json'), 'user-data.json')
+  t.equal(outputPath('$KEEL_TEST_OUT/'), undefined)
+  t.equal(outputPath('user-data.json'), undefined)
+  t.equal(caseInputFile('/c/case', '/out/run1', '$KEEL_TEST_OUT/d/u.json'), '/out/run1/d/u.json')
+  t.equal(caseInputFile('/c/case', '/out/run1', 'u.json'), '/c/case/u.json')
+  t.equal(caseInputFile('/c/case', '/out/run1', '/abs/u.json'), '/abs/u.json')
+  const root = tree({
+    'c/made/test.yml': 'kernel: {}\n', 'c/made/expect': 'x\n',
+    'c/made/run-args': '--data-file $KEEL_TEST_OUT/user-data.json --fw-cfg opt/keel/x=$KEEL_TEST_OUT/x\n',
+  })
+  const [c] = await discoverCases(['c/made'], root)
+  t.equal(c!.run.dataFile, '$KEEL_TEST_OUT/user-data.json', 'not looked for before the setup script runs')
+  const bad = tree({ 'c/x/test.yml': 'kernel: {}\n', 'c/x/expect': 'x\n', 'c/x/run-args': '--data-file nothere.json\n' })
+  const err = await discoverCases(['c/x'], bad).catch((e: unknown) => e)
+  t.match((err as Error).message, /run-args: nothere\.json: no such file \(paths are relative to the case folder; \$KEEL_TEST_OUT\/NAME is a file the setup script makes\)/)
 })
 
 const fake = (name: string, labels: string[] = []): TestCase => ({

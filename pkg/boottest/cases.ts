@@ -124,6 +124,23 @@ function parseSizeWord(s: string): number | undefined {
 
 export const runArgsHelp = '--cpus N, --mem MiB, --uefi, --disk PATH[,format=raw|qcow2][,size=SIZE],\n  --disk-size SIZE, --publish [[IP:]HOST:]GUEST[/udp], --networking user|tap[,IF]|bridge[,BR]|none,\n  --data TEXT, --data-file FILE, --fw-cfg NAME=FILE'
 
+/** The prefix of a run-args path in the case's output folder (a file `setup` made). */
+export const outputPrefix = '$KEEL_TEST_OUT/'
+
+/** A run-args path given as `$KEEL_TEST_OUT/NAME`: NAME; else undefined. */
+export function outputPath(path: string): string | undefined {
+  return path.startsWith(outputPrefix) && path.length > outputPrefix.length ? path.slice(outputPrefix.length) : undefined
+}
+
+/**
+ * A --data-file or --fw-cfg file at boot: `$KEEL_TEST_OUT/NAME` in this
+ * run's output folder `out`, else relative to the case folder.
+ */
+export function caseInputFile(caseDir: string, out: string, path: string): string {
+  const inOut = outputPath(path)
+  return inOut === undefined ? resolve(caseDir, path) : join(out, inOut)
+}
+
 /**
  * The `keel run qemu` options a case may set (a subset: those that shape
  * the machine). A --disk path that is relative names a file in the case's
@@ -303,8 +320,11 @@ export async function readCase(dir: string, cwd: string, problems: string[]): Pr
   const runArgs = argWords.words
   const parsedRun = parseRunArgs(runArgs, at(caseFiles.runArgs))
   problems.push(...parsedRun.problems)
+  // A file the setup script makes (in $KEEL_TEST_OUT) is looked for at boot.
   for (const f of [parsedRun.run.dataFile, ...parsedRun.run.fwCfg.map((i) => i.file)]) {
-    if (f !== undefined && !(await exists(resolve(dir, f)))) problems.push(`${at(caseFiles.runArgs)}: ${f}: no such file (paths are relative to the case folder)`)
+    if (f !== undefined && outputPath(f) === undefined && !(await exists(resolve(dir, f)))) {
+      problems.push(`${at(caseFiles.runArgs)}: ${f}: no such file (paths are relative to the case folder; $KEEL_TEST_OUT/NAME is a file the setup script makes)`)
+    }
   }
 
   const script = async (name: string): Promise<string | undefined> => {

@@ -5,15 +5,15 @@
 import { spawn } from 'node:child_process'
 import { constants, createWriteStream, type WriteStream } from 'node:fs'
 import { access, mkdir, open, readFile, rm, stat } from 'node:fs/promises'
-import { isAbsolute, join, resolve } from 'node:path'
-import { errorMessage } from '../errors/index.js'
+import { isAbsolute, join } from 'node:path'
+import { errorMessage, UserError } from '../errors/index.js'
 import { createRealRunner } from '../exec/index.js'
 import type { Logger } from '../log/index.js'
 import { checkNetworkingOnHost, detectBootInput, freePort, ovmfWithVars, writeMetadataIso, type Accel, type BootInput, type PublishedPort } from '../run/index.js'
 import { bootCase, type BootOutcome } from './boot.js'
 import { cleanConsoleLine } from './expect.js'
 import { bootInputFor } from './formats.js'
-import { portVariable, skipReason, type TestCase } from './cases.js'
+import { caseInputFile, outputPath, portVariable, skipReason, type TestCase } from './cases.js'
 import type { CaseResult } from './report.js'
 import { allowedPatterns } from './scan.js'
 
@@ -155,7 +155,7 @@ async function runCase(c: TestCase, o: RunOptions, buildLock: ReturnType<typeof 
   env['KEEL_TEST_CONSOLE'] = consoleLog
   const cdroms: string[] = []
   if (c.run.data !== undefined || c.run.dataFile !== undefined) {
-    const data = c.run.dataFile !== undefined ? await readFile(resolve(c.dir, c.run.dataFile)) : Buffer.from(c.run.data!)
+    const data = c.run.dataFile !== undefined ? await readCaseInput(c, dir, '--data-file', c.run.dataFile) : Buffer.from(c.run.data!)
     const iso = join(dir, 'metadata.iso')
     await writeMetadataIso(data, iso, createRealRunner())
     cdroms.push(iso)
@@ -166,7 +166,11 @@ async function runCase(c: TestCase, o: RunOptions, buildLock: ReturnType<typeof 
     boot, accel: o.accel, cpus: c.run.cpus, memoryMiB: c.run.memoryMiB, disks,
     ...(firmware ? { firmware } : {}),
     networking: c.run.networking, publish, cdroms,
-    fwCfg: c.run.fwCfg.map((f) => ({ name: f.name, file: resolve(c.dir, f.file) })),
+    fwCfg: await Promise.all(c.run.fwCfg.map(async (f) => {
+      const file = caseInputFile(c.dir, dir, f.file)
+      await readCaseInput(c, dir, '--fw-cfg', f.file)
+      return { name: f.name, file }
+    })),
     expect: c.expect, allow: allowedPatterns(c.labels, o.allow),
     timeoutMs, settleMs: o.settleMs ?? 10_000, traceMs: 2000, consoleLog,
     commands: { cwd: c.dir, env, log: runLog },
@@ -223,6 +227,16 @@ export function judgeBoot(b: BootOutcome, timeoutMs: number): { reason?: string;
     return { kind: 'exit', reason: `QEMU exited with ${b.exit.signal ?? `code ${b.exit.code}`}`, details: { 'qemu stderr': b.qemuStderr.split('\n').slice(-5).join('\n') } }
   }
   return { details: {} }
+}
+
+/** A --data-file or --fw-cfg file's bytes; one that is not there names the case's run-args. */
+async function readCaseInput(c: TestCase, out: string, flag: string, path: string): Promise<Buffer> {
+  try {
+    return await readFile(caseInputFile(c.dir, out, path))
+  } catch (err) {
+    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT'
+    throw new UserError(`${join(c.dir, 'run-args')}: ${flag} ${path}: ${missing ? `no such file${outputPath(path) === undefined ? '' : ' (the setup script did not make it)'}` : errorMessage(err)}`, { cause: err })
+  }
 }
 
 /** A --disk that names a relative path is made in the case's output folder for this run. */
