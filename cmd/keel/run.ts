@@ -2,12 +2,12 @@
 // Reads the options, prepares the state folder (MAC address, metadata ISO,
 // UEFI variables, disks), then starts QEMU in the foreground with the
 // console on this terminal, or as a daemon (--detach).
-import { open, readFile, rm, stat } from 'node:fs/promises'
+import { readFile, rm, stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { UserError } from '../../pkg/errors/index.js'
 import { createRealRunner, requireTools } from '../../pkg/exec/index.js'
 import {
-  EscapeFilter, checkNetworkingOnHost, checkPublished, chooseAccel, debianOvmf, defaultStateDir, detectBootInput, escapeHelp, escapeName,
+  EscapeFilter, checkNetworkingOnHost, checkPublished, chooseAccel, debianOvmf, defaultStateDir, ensureDiskFile, detectBootInput, escapeHelp, escapeName,
   openStateDir, ovmfWithVars, parseByteSize, parseDiskSpec, parseFwCfg, parseNetworking, parsePublish, readOrCreateMac, runningQemuPid,
   startQemu, startQemuDaemon, statePaths, stopQemu, writeMetadataIso,
   type DiskSpec, type Firmware, type QemuConfig, type StatePaths,
@@ -278,19 +278,7 @@ async function prepareDisks(specs: DiskSpec[], defaultSize: number, cwd: string,
       ? resolve(state.dir, `disk${i}.${spec.format === 'qcow2' ? 'qcow2' : 'img'}`)
       : resolve(cwd, spec.path)
     const format = spec.format ?? (path.endsWith('.qcow2') ? 'qcow2' : 'raw')
-    const size = spec.size ?? defaultSize
-    const existing = await stat(path).catch(() => undefined)
-    if (existing?.isDirectory()) throw new UserError(`--disk ${path}: is a folder, not a disk image`)
-    if (!existing) {
-      if (format === 'raw') {
-        const fh = await open(path, 'wx').catch((err: Error) => { throw new UserError(`--disk ${path}: cannot create it: ${err.message}`, { cause: err }) })
-        await fh.truncate(size)
-        await fh.close()
-      } else {
-        requireTools([{ command: 'qemu-img', debianPackage: 'qemu-utils' }])
-        await createRealRunner().run('qemu-img', ['create', '-q', '-f', format, path, String(size)])
-      }
-    }
+    await ensureDiskFile(path, format, spec.size ?? defaultSize)
     out.push({ path, format })
   }
   return out

@@ -9,7 +9,7 @@ import { isAbsolute, join } from 'node:path'
 import { errorMessage, UserError } from '../errors/index.js'
 import { createRealRunner } from '../exec/index.js'
 import type { Logger } from '../log/index.js'
-import { checkNetworkingOnHost, detectBootInput, freePort, ovmfWithVars, writeMetadataIso, type Accel, type BootInput, type PublishedPort } from '../run/index.js'
+import { checkNetworkingOnHost, detectBootInput, ensureDiskFile, freePort, ovmfWithVars, writeMetadataIso, type Accel, type BootInput, type PublishedPort } from '../run/index.js'
 import { bootCase, type BootOutcome } from './boot.js'
 import { cleanConsoleLine } from './expect.js'
 import { bootInputFor } from './formats.js'
@@ -244,16 +244,7 @@ async function prepareDisks(c: TestCase, dir: string): Promise<Array<{ path: str
   const out: Array<{ path: string; format: string }> = []
   for (const d of c.run.disks) {
     const path = isAbsolute(d.path) ? d.path : join(dir, d.path)
-    const there = await stat(path).then(() => true, () => false)
-    if (!there) {
-      if (d.format === 'raw') {
-        const fh = await open(path, 'wx')
-        await fh.truncate(d.sizeBytes)
-        await fh.close()
-      } else {
-        await createRealRunner().run('qemu-img', ['create', '-q', '-f', d.format, path, String(d.sizeBytes)])
-      }
-    }
+    await ensureDiskFile(path, d.format, d.sizeBytes)
     out.push({ path, format: d.format })
   }
   return out
