@@ -7,6 +7,7 @@
 // group (a terminal's Ctrl-C reaches keel, which decides what to do, and not
 // QEMU). A daemon (--detach) outlives keel by design; `keel run stop` ends it.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { ToolError } from '../errors/index.js'
 import { findOnPath } from '../exec/index.js'
@@ -105,23 +106,31 @@ export async function startQemuDaemon(config: QemuConfig, options: { qemu?: stri
   return { pid, argv }
 }
 
+/**
+ * Whether `pid` runs. A zombie (a child of ours that ended and is not reaped
+ * yet: its /proc stat says Z) does not: it is gone but for its exit status.
+ */
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
-    return true
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM'
   }
+  let stat: string
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  } catch {
+    // Gone between the two looks; or no /proc, and kill(0) said it was there.
+    return !existsSync('/proc/self')
+  }
+  return !/\) Z /.test(stat)
 }
 
-/** Resolves true once `pid` is gone, false after `timeoutMs`. */
+/** Resolves true once `pid` is gone (or a zombie), false after `timeoutMs`. */
 export async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     if (!processAlive(pid)) return true
-    // A zombie child of ours counts as gone: its /proc stat says Z.
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')
-    if (/\) Z /.test(stat)) return true
     if (Date.now() >= deadline) return false
     await new Promise((r) => setTimeout(r, 100))
   }
