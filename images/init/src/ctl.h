@@ -57,6 +57,9 @@ struct ctl_req {
 	char args[CTL_ARGS_MAX];
 	size_t args_len;
 	size_t argc;
+	/* exec -t: keelctl gives the command a pseudo-terminal. keelctl's own
+	 * (the command gets the terminal as its stdio); not sent to init. */
+	bool tty;
 };
 
 /* "TERM", "SIGTERM", "sigterm" or "15" -> 15; -1 when not a signal. */

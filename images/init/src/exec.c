@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -139,6 +140,12 @@ static _Noreturn void child(const struct job *j)
 		err_sys(&e, "setsid");
 		fail(RT_EXIT_SETUP, &e);
 	}
+	/* keelctl exec -t's pseudo-terminal becomes the command's controlling
+	 * terminal. A terminal that already is another session's (keelctl
+	 * run from a console shell without -t) is refused by the kernel and
+	 * stays plain stdio. */
+	if (isatty(STDIN_FILENO))
+		ioctl(STDIN_FILENO, TIOCSCTTY, 0);
 	/* Through init's /sys/fs/cgroup, before the mount namespace changes. */
 	if (j->cgroup[0] && cgroup_join(j->cgroup, &e) < 0)
 		fail(RT_EXIT_SETUP, &e);

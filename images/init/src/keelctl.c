@@ -1,10 +1,16 @@
 #include "keelctl.h"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
 
 #ifndef KEEL_VERSION
 #define KEEL_VERSION "dev"
@@ -18,8 +24,9 @@ static const char usage[] =
 	"  stop NAME                   stop a service (SIGTERM, then SIGKILL); it stays down\n"
 	"  start NAME                  start a stopped service\n"
 	"  restart NAME                stop, then start a service\n"
-	"  exec NAME CMD [ARG...]      run CMD inside a running container, with its\n"
-	"                              namespaces, root, user and capabilities\n"
+	"  exec [-t] NAME CMD [ARG...] run CMD inside a running container, with its\n"
+	"                              namespaces, root, user and capabilities;\n"
+	"                              -t: on a pseudo-terminal (-i is implied)\n"
 	"  stats [NAME...]             cpu, memory, pids and io of services\n"
 	"  pause NAME | resume NAME    freeze a container's processes, or thaw them\n"
 	"  kill [-s SIGNAL] NAME       send SIGNAL (default KILL) to a container; a\n"
@@ -113,10 +120,17 @@ int keelctl_parse_args(int argc, char **argv, struct ctl_req *r, err_t *e)
 			continue;
 		}
 		if (options && arg[0] == '-' && arg[1]) {
-			/* docker exec habits: stdio is always passed through, and
-			 * there is no terminal to allocate. */
-			if (r->cmd == CTL_EXEC && strspn(arg + 1, "it") == strlen(arg + 1))
+			/* docker exec habits: -i (stdin is always passed through),
+			 * -t (a pseudo-terminal), -it. */
+			if (r->cmd == CTL_EXEC && arg[1] != '-' && strspn(arg + 1, "it") == strlen(arg + 1)) {
+				if (strchr(arg + 1, 't'))
+					r->tty = true;
 				continue;
+			}
+			if (r->cmd == CTL_EXEC && (strcmp(arg, "--tty") == 0 || strcmp(arg, "--interactive") == 0)) {
+				r->tty = r->tty || arg[2] == 't';
+				continue;
+			}
 			if (r->cmd != CTL_LOGS && r->cmd != CTL_KILL)
 				return err_set(e, "%s: unknown option %s", cmd, arg);
 			if (parse_option(argc, argv, &a, r, e) < 0)
@@ -166,10 +180,13 @@ static void forward_signal(int sig)
 	errno = saved;
 }
 
-/* The request, with stdin, stdout and stderr attached for exec. */
-static int send_request(int fd, const struct ctl_req *r, const char *req, size_t len)
+/* The request, with stdin, stdout and stderr attached for exec: ours, or
+ * with -t the pseudo-terminal's slave side (tty >= 0) for all three. */
+static int send_request(int fd, const struct ctl_req *r, const char *req, size_t len, int tty)
 {
 	int fds[3] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO };
+	if (tty >= 0)
+		fds[0] = fds[1] = fds[2] = tty;
 	union {
 		struct cmsghdr h;
 		char space[CMSG_SPACE(sizeof(fds))];
@@ -187,6 +204,151 @@ static int send_request(int fd, const struct ctl_req *r, const char *req, size_t
 		memcpy(CMSG_DATA(h), fds, sizeof(fds));
 	}
 	return sendmsg(fd, &m, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
+}
+
+/* exec -t. keelctl opens a pseudo-terminal, hands its slave side to the
+ * command as stdin, stdout and stderr (init makes it the command's
+ * controlling terminal), and relays between its own stdio and the master
+ * side. When stdin is a terminal it goes raw meanwhile, so that every key,
+ * Ctrl-C included, reaches the command's terminal as it is; its window
+ * size is copied over at the start and at each SIGWINCH. */
+static volatile sig_atomic_t winch;
+
+static void on_winch(int sig)
+{
+	(void)sig;
+	winch = 1;
+}
+
+static void copy_winsize(int from, int to)
+{
+	struct winsize ws;
+	if (ioctl(from, TIOCGWINSZ, &ws) == 0)
+		ioctl(to, TIOCSWINSZ, &ws);
+}
+
+static int pty_open(int *master, int *slave, err_t *e)
+{
+	char name[64];
+	int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (m < 0)
+		return err_sys(e, "exec -t: open /dev/ptmx");
+	if (grantpt(m) < 0 || unlockpt(m) < 0 || ptsname_r(m, name, sizeof(name)) != 0) {
+		err_sys(e, "exec -t: set up a pseudo-terminal");
+		close(m);
+		return -1;
+	}
+	int s = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (s < 0) {
+		err_sys(e, "exec -t: open %s", name);
+		close(m);
+		return -1;
+	}
+	if (isatty(STDIN_FILENO))
+		copy_winsize(STDIN_FILENO, m);
+	*master = m;
+	*slave = s;
+	return 0;
+}
+
+/* What is left on the master side once the command has ended. */
+static void pty_drain(int master)
+{
+	char buf[4096];
+	for (;;) {
+		struct pollfd p = { master, POLLIN, 0 };
+		if (poll(&p, 1, 50) <= 0 || !(p.revents & POLLIN))
+			return;
+		ssize_t n = read(master, buf, sizeof(buf));
+		if (n <= 0 || write_all(STDOUT_FILENO, buf, (size_t)n) < 0)
+			return;
+	}
+}
+
+/* One answer from init during exec: -1 to go on, else keelctl's exit code. */
+static int exec_answer(const char *pkt, ssize_t n)
+{
+	if (n <= 0) {
+		fprintf(stderr, "keelctl: init closed the connection without an answer\n");
+		return 1;
+	}
+	switch (pkt[0]) {
+	case CTL_OUT:
+		return write_all(STDOUT_FILENO, pkt + 1, (size_t)n - 1) < 0 ? 1 : -1;
+	case CTL_EXIT:
+		return (int)(strtol(pkt + 1, NULL, 10) & 0xff);
+	case CTL_ERR:
+		fprintf(stderr, "keelctl: %s\n", pkt + 1);
+		return 1;
+	default:
+		fprintf(stderr, "keelctl: unexpected answer from init\n");
+		return 1;
+	}
+}
+
+/* Relays until init says the command ended; its exit code. */
+static int pty_relay(int sock, int master)
+{
+	char buf[4096], pkt[CTL_PACKET_MAX + 1];
+	bool in_open = true, master_open = true;
+	struct termios saved, raw;
+	bool is_raw = false;
+	if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0) {
+		raw = saved;
+		cfmakeraw(&raw);
+		is_raw = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
+		sigaction(SIGWINCH, &(struct sigaction){ .sa_handler = on_winch }, NULL);
+	}
+	int code = -1;
+	while (code < 0) {
+		if (winch) {
+			winch = 0;
+			copy_winsize(STDIN_FILENO, master);
+		}
+		struct pollfd p[3] = {
+			{ master_open ? master : -1, POLLIN, 0 },
+			{ in_open ? STDIN_FILENO : -1, POLLIN, 0 },
+			{ sock, POLLIN, 0 },
+		};
+		if (poll(p, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "keelctl: poll: %s\n", strerror(errno));
+			code = 1;
+			break;
+		}
+		/* The command's output first: it came before its exit. */
+		if (p[0].revents) {
+			ssize_t n = read(master, buf, sizeof(buf));
+			if (n > 0)
+				write_all(STDOUT_FILENO, buf, (size_t)n);
+			else if (n == 0 || errno != EINTR)
+				master_open = false; /* EIO: no slave is open any more */
+		}
+		if (p[1].revents) {
+			ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+			if (n > 0) {
+				write_all(master, buf, (size_t)n);
+			} else if (n == 0 || errno != EINTR) {
+				/* Input ended: the terminal's end-of-file key, which a
+				 * reader in canonical mode sees as the end. */
+				in_open = false;
+				write_all(master, "\x04", 1);
+			}
+		}
+		if (p[2].revents) {
+			ssize_t n = recv(sock, pkt, sizeof(pkt) - 1, 0);
+			if (n < 0 && errno == EINTR)
+				continue;
+			pkt[n > 0 ? n : 0] = '\0';
+			code = exec_answer(pkt, n);
+		}
+	}
+	if (master_open)
+		pty_drain(master);
+	if (is_raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+	return code;
 }
 
 int keelctl_main(int argc, char **argv)
@@ -226,15 +388,27 @@ int keelctl_main(int argc, char **argv)
 		fprintf(stderr, "keelctl: the request is too long\n");
 		return 1;
 	}
-	if (send_request(fd, &r, req, (size_t)len) < 0) {
+	autoclose int master = -1;
+	int slave = -1;
+	if (r.cmd == CTL_EXEC && r.tty && pty_open(&master, &slave, &e) < 0) {
+		fprintf(stderr, "keelctl: %s\n", e.msg);
+		return 1;
+	}
+	int sent = send_request(fd, &r, req, (size_t)len, slave);
+	if (slave >= 0)
+		close(slave); /* the command has its own copy now */
+	if (sent < 0) {
 		fprintf(stderr, "keelctl: sending the request: %s\n", strerror(errno));
 		return 1;
 	}
 	if (r.cmd == CTL_EXEC) {
+		/* With a terminal, SIGWINCH is the terminal's business (pty_relay). */
 		static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
 		exec_fd = fd;
-		for (size_t i = 0; i < ARRAY_LEN(sigs); i++)
+		for (size_t i = 0; i < ARRAY_LEN(sigs) - (r.tty ? 1 : 0); i++)
 			sigaction(sigs[i], &(struct sigaction){ .sa_handler = forward_signal, .sa_flags = SA_RESTART }, NULL);
+		if (r.tty)
+			return pty_relay(fd, master);
 	}
 	for (;;) {
 		ssize_t n = recv(fd, pkt, sizeof(pkt) - 1, 0);

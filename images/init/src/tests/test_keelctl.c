@@ -1,8 +1,11 @@
 /* keelctl's new commands: arguments, the wire format both ways, and exec
  * run for real against a process in its own uts and pid namespaces. */
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -45,7 +48,12 @@ static void client(void)
 	   r.argc == 3, "exec NAME CMD ARGS: options after the name belong to the command");
 	ok(r.args_len == 3 + 3 + 8 && !memcmp(r.args, "sh\0-c\0echo $$\0", 14), "the argv, NUL-separated");
 	ok(same_on_wire(&r, &back), "exec on the wire, arguments and all");
-	ok(parse(&r, &e, ARGS("exec", "-it", "web", "cat")) == 0 && r.argc == 1, "-it is accepted (docker habits)");
+	ok(parse(&r, &e, ARGS("exec", "-it", "web", "cat")) == 0 && r.argc == 1 && r.tty, "-it is accepted (docker habits): a terminal");
+	ok(parse(&r, &e, ARGS("exec", "-i", "web", "cat")) == 0 && !r.tty, "-i alone: stdio as it is, no terminal");
+	ok(parse(&r, &e, ARGS("exec", "-t", "web", "cat")) == 0 && r.tty, "-t: a terminal");
+	ok(parse(&r, &e, ARGS("exec", "--tty", "--interactive", "web", "cat")) == 0 && r.tty && r.argc == 1, "--tty, --interactive");
+	ok(parse(&r, &e, ARGS("exec", "web", "-t")) == 0 && !r.tty && r.argc == 1, "a -t after the name is the command's");
+	ok(same_on_wire(&r, &back), "-t is keelctl's own: the request is the same");
 	ok(parse(&r, &e, ARGS("exec", "--", "web", "--", "x")) == 0 && r.argc == 2 && !strcmp(r.args, "--"),
 	   "-- ends keelctl's options; the command's own -- is kept");
 	ok(parse(&r, &e, ARGS("exec", "web")) < 0 && strstr(e.msg, "command"), "exec without a command");
@@ -216,6 +224,35 @@ static void exec_for_real(void)
 		ok(pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 127, "a command that is not there: 127");
 		ok(strstr(out, "keelctl exec: no-such-command:") != NULL, "and why, on its stderr");
 	}
+	/* keelctl exec -t: a pseudo-terminal's slave as stdio becomes the
+	 * command's controlling terminal, with the size set on the master. */
+	int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	char pts[64];
+	if (master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0 && ptsname_r(master, pts, sizeof(pts)) == 0) {
+		struct winsize ws = { .ws_row = 30, .ws_col = 100 };
+		ioctl(master, TIOCSWINSZ, &ws);
+		int slave = open(pts, O_RDWR | O_NOCTTY | O_CLOEXEC);
+		fds[0] = fds[1] = fds[2] = slave;
+		char *tty_argv[] = { "sh", "-c",
+				     "test -t 0 && echo \"tty=yes ctty=$(awk '{print ($7 != 0)}' /proc/self/stat) size=$(stty size)\"",
+				     NULL };
+		pid = exec_in_container(target, dir, tty_argv, fds, &e);
+		close(slave);
+		if (pid > 0)
+			waitpid(pid, &status, 0);
+		n = 0;
+		struct pollfd p = { master, POLLIN, 0 };
+		while (n < sizeof(out) - 1 && poll(&p, 1, 200) > 0 && (k = read(master, out + n, sizeof(out) - 1 - n)) > 0)
+			n += (size_t)k;
+		out[n] = '\0';
+		ok(pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0, "a command on a terminal runs");
+		is_str(out, "tty=yes ctty=1 size=30 100\r\n", "its terminal is its controlling terminal, at the master's size");
+		close(master);
+	} else {
+		ok(true, "# SKIP no pseudo-terminals here");
+		ok(true, "# SKIP no pseudo-terminals here");
+	}
+
 	kill(target, SIGKILL);
 	waitpid(target, NULL, 0);
 	unlink(path);
