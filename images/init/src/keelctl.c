@@ -251,11 +251,13 @@ static int pty_open(int *master, int *slave, err_t *e)
 	return 0;
 }
 
-/* What is left on the master side once the command has ended. */
+/* What is left on the master side once the command has ended: what comes
+ * within 50 ms of the last read, for at most 256 reads (a child left behind
+ * that keeps writing does not keep keelctl). */
 static void pty_drain(int master)
 {
 	char buf[4096];
-	for (;;) {
+	for (int i = 0; i < 256; i++) {
 		struct pollfd p = { master, POLLIN, 0 };
 		if (poll(&p, 1, 50) <= 0 || !(p.revents & POLLIN))
 			return;
