@@ -267,8 +267,9 @@ static void pty_drain(int master)
 	}
 }
 
-/* One answer from init during exec: -1 to go on, else keelctl's exit code. */
-static int exec_answer(const char *pkt, ssize_t n)
+/* One packet from init (NUL-terminated, n bytes before the NUL; n <= 0:
+ * the connection ended): -1 to go on, else keelctl's exit code. */
+static int answer(const char *pkt, ssize_t n)
 {
 	if (n <= 0) {
 		fprintf(stderr, "keelctl: init closed the connection without an answer\n");
@@ -276,7 +277,11 @@ static int exec_answer(const char *pkt, ssize_t n)
 	}
 	switch (pkt[0]) {
 	case CTL_OUT:
-		return write_all(STDOUT_FILENO, pkt + 1, (size_t)n - 1) < 0 ? 1 : -1;
+	case CTL_OK:
+		/* One write per packet keeps lines whole on a shared console. */
+		if (write_all(STDOUT_FILENO, pkt + 1, (size_t)n - 1) < 0)
+			return 1;
+		return pkt[0] == CTL_OK ? 0 : -1;
 	case CTL_EXIT:
 		return (int)(strtol(pkt + 1, NULL, 10) & 0xff);
 	case CTL_ERR:
@@ -343,7 +348,7 @@ static int pty_relay(int sock, int master)
 			if (n < 0 && errno == EINTR)
 				continue;
 			pkt[n > 0 ? n : 0] = '\0';
-			code = exec_answer(pkt, n);
+			code = answer(pkt, n);
 		}
 	}
 	if (master_open)
@@ -412,32 +417,12 @@ int keelctl_main(int argc, char **argv)
 		if (r.tty)
 			return pty_relay(fd, master);
 	}
-	for (;;) {
+	for (int code = -1;;) {
 		ssize_t n = recv(fd, pkt, sizeof(pkt) - 1, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			fprintf(stderr, "keelctl: init closed the connection without an answer\n");
-			return 1;
-		}
-		pkt[n] = '\0';
-		switch (pkt[0]) {
-		case CTL_OUT:
-		case CTL_OK:
-			/* One write per packet keeps lines whole on a shared console. */
-			if (write_all(STDOUT_FILENO, pkt + 1, (size_t)n - 1) < 0)
-				return 1;
-			if (pkt[0] == CTL_OK)
-				return 0;
-			break;
-		case CTL_EXIT:
-			return (int)(strtol(pkt + 1, NULL, 10) & 0xff);
-		case CTL_ERR:
-			fprintf(stderr, "keelctl: %s\n", pkt + 1);
-			return 1;
-		default:
-			fprintf(stderr, "keelctl: unexpected answer from init\n");
-			return 1;
-		}
+		pkt[n > 0 ? n : 0] = '\0';
+		if ((code = answer(pkt, n)) >= 0)
+			return code;
 	}
 }
