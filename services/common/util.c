@@ -13,40 +13,6 @@ extern char **environ;
 
 static bool verbose_on;
 
-int err_set(err_t *e, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-int err_sys(err_t *e, const char *fmt, ...)
-{
-	int saved = errno;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
-	size_t n = strlen(e->msg);
-	snprintf(e->msg + n, sizeof(e->msg) - n, ": %s", strerror(saved));
-	errno = saved;
-	return -1;
-}
-
-int err_prefix(err_t *e, const char *fmt, ...)
-{
-	char ctx[sizeof(e->msg)], old[sizeof(e->msg)];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(ctx, sizeof(ctx), fmt, ap);
-	va_end(ap);
-	memcpy(old, e->msg, sizeof(old));
-	snprintf(e->msg, sizeof(e->msg), "%s: %s", ctx, old);
-	return -1;
-}
-
 static void vsay(const char *prefix, const char *fmt, va_list ap)
 {
 	/* One write per line, so lines from two processes never interleave. */
@@ -86,55 +52,6 @@ void say_error(const err_t *e)
 void log_set_verbose(bool on)
 {
 	verbose_on = on;
-}
-
-int path_fmt(char *buf, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(buf, size, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= size) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return 0;
-}
-
-int read_file(const char *path, size_t max, char **out, size_t *len, err_t *e)
-{
-	autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return err_sys(e, "open %s", path);
-	size_t cap = 4096, n = 0;
-	autofree char *buf = malloc(cap + 1);
-	if (!buf)
-		return err_sys(e, "read %s", path);
-	for (;;) {
-		if (n == cap) {
-			if (cap >= max)
-				return err_set(e, "%s: larger than %zu bytes", path, max);
-			cap *= 2;
-			char *bigger = realloc(buf, cap + 1);
-			if (!bigger)
-				return err_sys(e, "read %s", path);
-			buf = bigger;
-		}
-		ssize_t r = read(fd, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return err_sys(e, "read %s", path);
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	buf = NULL;
-	if (len)
-		*len = n;
-	return 0;
 }
 
 int read_line(const char *path, char *buf, size_t size, err_t *e)
@@ -182,30 +99,6 @@ int write_at(int fd, const void *buf, size_t len, uint64_t off, err_t *e)
 			return err_sys(e, "write %zu bytes at %llu", len, (unsigned long long)off);
 		done += (size_t)n;
 	}
-	return 0;
-}
-
-int mkdir_p(const char *path, unsigned mode, err_t *e)
-{
-	char buf[4096];
-	if (path_fmt(buf, sizeof(buf), "%s", path) < 0)
-		return err_sys(e, "mkdir %s", path);
-	for (char *p = buf + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-		*p = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return err_sys(e, "mkdir %s", buf);
-		*p = c;
-		if (c == '\0')
-			break;
-	}
-	struct stat st;
-	if (stat(path, &st) < 0)
-		return err_sys(e, "mkdir %s", path);
-	if (!S_ISDIR(st.st_mode))
-		return err_set(e, "mkdir %s: exists and is not a directory", path);
 	return 0;
 }
 

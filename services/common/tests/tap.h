@@ -1,7 +1,7 @@
 /* Just enough TAP for the unit tests: "ok N - name" / "not ok N - name",
  * the plan printed at the end, and a non-zero exit if anything failed. */
-#ifndef KEEL_BLK_TAP_H
-#define KEEL_BLK_TAP_H
+#ifndef KEEL_TAP_H
+#define KEEL_TAP_H
 
 #include <stdbool.h>
 #include <stdio.h>

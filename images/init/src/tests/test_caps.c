@@ -1,7 +1,7 @@
 #include <linux/capability.h>
 
 #include "../caps.h"
-#include "tap.h"
+#include "../common/tests/tap.h"
 
 TAP_SUITE(test_caps)
 {

@@ -1,7 +1,7 @@
 #include <stdlib.h>
 
 #include "../cgroup.h"
-#include "tap.h"
+#include "../common/tests/tap.h"
 
 static const char *value_of(const struct cg_plan *p, const char *file)
 {

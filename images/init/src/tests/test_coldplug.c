@@ -4,7 +4,7 @@
 #include <sys/stat.h>
 
 #include "../coldplug.h"
-#include "tap.h"
+#include "../common/tests/tap.h"
 
 /* From the modules.alias depmod writes for keel's default kernel (Debian's
  * 6.1 cloud kernel, modules trimmed), with a few lines of other kernels'

@@ -1,6 +1,6 @@
 #include "../ctl.h"
 #include "../keelctl.h"
-#include "tap.h"
+#include "../common/tests/tap.h"
 
 static int args(struct ctl_req *r, err_t *e, const char *a1, const char *a2, const char *a3, const char *a4,
 		const char *a5)

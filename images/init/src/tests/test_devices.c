@@ -1,7 +1,7 @@
 #include <stdlib.h>
 
 #include "../devices.h"
-#include "tap.h"
+#include "../common/tests/tap.h"
 
 /* Runs a device program on one request: an interpreter for the instructions
  * devices_program writes (loads from the context, moves, and, shift right,

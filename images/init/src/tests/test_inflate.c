@@ -4,7 +4,7 @@
 
 #include "../common/inflate.h"
 #include "../util.h"
-#include "tap.h"
+#include "../common/tests/tap.h"
 
 /* Test data is compressed by the real gzip tool at each level, so every block
  * type is met: stored (incompressible bytes), fixed (short inputs) and

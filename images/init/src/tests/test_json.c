@@ -2,7 +2,7 @@
 #include <stdlib.h>
 
 #include "../json.h"
-#include "tap.h"
+#include "../common/tests/tap.h"
 
 static struct json *parse(const char *s, err_t *e)
 {

@@ -14,7 +14,7 @@
 #include "../ctl.h"
 #include "../exec.h"
 #include "../keelctl.h"
-#include "tap.h"
+#include "../common/tests/tap.h"
 
 static int parse(struct ctl_req *r, err_t *e, const char *const *words)
 {

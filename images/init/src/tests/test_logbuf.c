@@ -5,7 +5,7 @@
 
 #include "../logbuf.h"
 #include "../util.h"
-#include "tap.h"
+#include "../common/tests/tap.h"
 
 static const char *tail(const struct ring *r, long lines)
 {

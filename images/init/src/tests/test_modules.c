@@ -1,7 +1,7 @@
 #include <stdlib.h>
 
 #include "../modules.h"
-#include "tap.h"
+#include "../common/tests/tap.h"
 
 /* From a Debian 6.1 cloud kernel's modules.dep, plus two made-up entries
  * whose dependency list is in an order reverse loading would get wrong. */

@@ -4,7 +4,7 @@
 
 #include "../relay.h"
 #include "../util.h"
-#include "tap.h"
+#include "../common/tests/tap.h"
 
 /* What the relay wrote to out so far; out is truncated again afterwards. */
 static const char *written(int out)

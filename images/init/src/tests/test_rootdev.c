@@ -3,7 +3,7 @@
 #include <sys/stat.h>
 
 #include "../rootdev.h"
-#include "tap.h"
+#include "../common/tests/tap.h"
 
 static unsigned char buf[ROOTDEV_PROBE_BYTES];
 

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "../rootfs.h"
-#include "tap.h"
+#include "../common/tests/tap.h"
 
 static char root[64];
 

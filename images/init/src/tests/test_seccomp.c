@@ -11,7 +11,7 @@
 #include <sys/syscall.h>
 
 #include "../seccomp.h"
-#include "tap.h"
+#include "../common/tests/tap.h"
 
 #define X32 0x40000000u
 #define ALLOW SECCOMP_RET_ALLOW

@@ -4,7 +4,7 @@
 
 #include "../mounts.h"
 #include "../spec.h"
-#include "tap.h"
+#include "../common/tests/tap.h"
 
 static const char full[] =
 	"{\"ociVersion\":\"1.0.2\",\n"

@@ -1,5 +1,5 @@
 #include "../spec.h"
-#include "tap.h"
+#include "../common/tests/tap.h"
 
 /* As a restarted container's runtime.json mounts would leave it without the
  * check: two tmpfs and two overlays stacked, plus unrelated mounts. */

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 
 #include "../spec.h"
-#include "tap.h"
+#include "../common/tests/tap.h"
 
 /* A config whose process and linux members get the given extra text. */
 static int parse(struct spec *s, const char *process_extra, const char *linux_extra, const char *top_extra,

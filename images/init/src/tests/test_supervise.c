@@ -2,7 +2,7 @@
 
 #include "../supervise.h"
 #include "../system.h"
-#include "tap.h"
+#include "../common/tests/tap.h"
 
 static void backoff(void)
 {

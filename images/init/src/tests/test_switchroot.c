@@ -6,7 +6,7 @@
 #include <sys/sysmacros.h>
 
 #include "../switchroot.h"
-#include "tap.h"
+#include "../common/tests/tap.h"
 
 static char base[] = "/tmp/keel-move-test-XXXXXX";
 

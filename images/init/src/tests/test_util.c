@@ -3,7 +3,7 @@
 #include <sys/stat.h>
 
 #include "../util.h"
-#include "tap.h"
+#include "../common/tests/tap.h"
 
 static void paths(void)
 {
