@@ -9,8 +9,8 @@
 // real compiler further along PATH). Every build works in a fresh temporary
 // folder, so CCACHE_BASEDIR is that folder: ccache hashes paths inside it
 // relative to the working directory, and builds of the same sources in
-// different folders share results. A compile with debug info (-g) still
-// hashes the working directory, so such builds miss unless their paths match.
+// different folders share results. A compile with debug info (-g) also
+// hashes its working directory, so it misses when that is a new folder.
 //
 // Trust: ccache keys a result by the compiler (its size and mtime), every
 // option and the preprocessed input or, in its direct mode, every header
