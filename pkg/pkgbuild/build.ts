@@ -363,18 +363,12 @@ async function unpackDeb(deb: string, sha256: string, rootfs: string, work: stri
   // An uncompressed or gzip'd data member is read directly: nothing to save.
   if (data.compression === '' || data.compression === '.gz') return apt.extractDeb(deb, rootfs, { runner: ctx.runner })
   const inputs = { deb: sha256, member: data.member.name, extractor: apt.extractorVersion }
-  let blob = await cache.lookup('deb-data', inputs)
-  if (blob !== undefined) {
-    if (await verifyBlob(ctx.store, blob)) {
-      await cache.hit('deb-data', blob)
-    } else {
-      cache.reject('deb-data', blob, 'does not match its digest')
-      await ctx.store.deleteBlob(blob.digest)
-      blob = undefined
-    }
-  }
+  let blob = await cache.reuse('deb-data', inputs, async (found) => {
+    if (await verifyBlob(ctx.store, found)) return undefined
+    await ctx.store.deleteBlob(found.digest)
+    return 'does not match its digest'
+  })
   if (blob === undefined) {
-    cache.stats['deb-data'].misses++
     const tmp = await mkdtemp(join(work, 'deb-'))
     try {
       const tar = join(tmp, 'data.tar')

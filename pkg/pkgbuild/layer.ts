@@ -108,17 +108,9 @@ export async function storeLayer(tar: AsyncIterable<Buffer>, opts: StoreLayerOpt
     await spool.end()
     const diffId: Digest = `sha256:${hash.digest('hex')}`
     const inputs = gzipLayerInputs(diffId)
-    if (cache !== undefined) {
-      const found = await cache.lookup('gzip-layer', inputs)
-      if (found !== undefined) {
-        if (await verifyGzipLayer(store, found, diffId)) {
-          await cache.hit('gzip-layer', found)
-          return { blob: found, diffId }
-        }
-        cache.reject('gzip-layer', found, `does not match its digest or does not decompress to ${diffId}`)
-      }
-      cache.stats['gzip-layer'].misses++
-    }
+    const found = await cache?.reuse('gzip-layer', inputs, async (blob) =>
+      (await verifyGzipLayer(store, blob, diffId)) ? undefined : `does not match its digest or does not decompress to ${diffId}`)
+    if (found !== undefined) return { blob: found, diffId }
     // 256 KiB chunks: fewer thread-pool round trips than the default 16 KiB; the same bytes.
     const source = spool.read()
     const gzip = createGzip({ ...layerGzip, chunkSize: 256 * 1024 })

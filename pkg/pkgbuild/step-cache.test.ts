@@ -60,6 +60,22 @@ t.test('a record that is torn, made from other inputs or names a missing blob is
   t.equal(cache.stats['deb-data'].rejected, 3)
 })
 
+t.test('reuse: a blob that passes its check is a hit; one that fails is reported, a miss', async (t) => {
+  const { cache, store, log } = await open(t)
+  const inputs = { deb: 'aa', member: 'data.tar.xz', extractor: 2 }
+  const fine = async (): Promise<undefined> => undefined
+  t.equal(await cache.reuse('deb-data', inputs, fine), undefined, 'nothing recorded: a miss')
+  const blob = await store.putBlob('tar bytes')
+  await cache.record('deb-data', inputs, blob)
+  const checked: string[] = []
+  t.same(await cache.reuse('deb-data', inputs, async (b) => { checked.push(b.digest); return undefined }), blob)
+  t.same(checked, [blob.digest], 'the check saw the recorded blob')
+  t.equal(await cache.reuse('deb-data', inputs, async () => 'bad bytes'), undefined)
+  t.match(log.lines.join('\n'), new RegExp(`step cache: deb-data blob ${blob.digest}: bad bytes; making it again`))
+  t.same(cache.stats['deb-data'], { hits: 1, misses: 2, rejected: 1 })
+  t.equal(cache.summary(), 'deb-data 1 hit(s), 2 miss(es), 1 rejected')
+})
+
 t.test('verifyBlob: a blob whose bytes changed fails', async (t) => {
   const { store } = await open(t)
   const blob = await store.putBlob('tar bytes')

@@ -78,8 +78,8 @@ export class StepCache {
 
   /**
    * The blob recorded for `inputs`, when the record names exactly these
-   * inputs and the store has a blob of the recorded size. The caller checks
-   * the blob's content (verifyBlob, verifyGzipLayer) before using it.
+   * inputs and the store has a blob of the recorded size, its content not
+   * yet checked (reuse checks it).
    */
   async lookup(kind: StepKind, inputs: StepInputs): Promise<BlobInfo | undefined> {
     const path = this.recordPath(kind, inputs)
@@ -128,16 +128,27 @@ export class StepCache {
     }
   }
 
-  /** Counts a use, gives the blob a fresh mtime (so `keel cache clean` spares it for a while). */
-  async hit(kind: StepKind, blob: BlobInfo): Promise<void> {
-    this.stats[kind].hits++
-    await this.store.touchBlob(blob.digest)
-  }
-
-  /** Reports an entry whose blob failed its check; it is made again. */
-  reject(kind: StepKind, blob: BlobInfo, why: string): void {
-    this.stats[kind].rejected++
-    this.log.warn(`step cache: ${kind} blob ${blob.digest}: ${why}; making it again`)
+  /**
+   * The blob recorded for `inputs`, once `check` finds nothing wrong with its
+   * content (it returns why the blob is bad, or undefined): a hit, and the
+   * blob gets a fresh mtime (so `keel cache clean` spares it for a while).
+   * Otherwise undefined, a miss, after reporting a blob that failed its
+   * check: the caller makes the result and records it.
+   */
+  async reuse(kind: StepKind, inputs: StepInputs, check: (blob: BlobInfo) => Promise<string | undefined>): Promise<BlobInfo | undefined> {
+    const blob = await this.lookup(kind, inputs)
+    if (blob !== undefined) {
+      const why = await check(blob)
+      if (why === undefined) {
+        this.stats[kind].hits++
+        await this.store.touchBlob(blob.digest)
+        return blob
+      }
+      this.stats[kind].rejected++
+      this.log.warn(`step cache: ${kind} blob ${blob.digest}: ${why}; making it again`)
+    }
+    this.stats[kind].misses++
+    return undefined
   }
 
   /** One line for the debug log: hits and misses by kind. */
