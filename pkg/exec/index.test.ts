@@ -1,7 +1,8 @@
 import t from 'tap'
+import { spawn } from 'node:child_process'
 import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createRealRunner, createRecordingRunner, findOnPath, formatCommand, requireTools } from './index.js'
+import { createRealRunner, createRecordingRunner, findOnPath, formatCommand, processAlive, requireTools } from './index.js'
 
 t.test('the real runner captures output and reports failures with the stderr tail', async (t) => {
   const r = createRealRunner()
@@ -49,4 +50,17 @@ t.test('missing tools are named with the Debian package to install', async (t) =
   t.throws(() => requireTools([{ command: data, debianPackage: 'ovmf' }]), { message: `missing tool: ${data}` })
   t.throws(() => requireTools([{ command: '/no/such/OVMF.fd', debianPackage: 'ovmf', file: true }]), { message: 'missing tool: /no/such/OVMF.fd' })
   t.equal(formatCommand('echo', ['a b', "it's", 'plain']), `echo 'a b' 'it'\\''s' plain`)
+})
+
+t.test('processAlive: this process runs; an ended child is gone, reaped or not', async (t) => {
+  t.ok(processAlive(process.pid))
+  const child = spawn('sh', ['-c', 'exit 0'])
+  const pid = child.pid!
+  // Unreaped for a moment: node reaps it when it sees SIGCHLD, after this loop.
+  const until = Date.now() + 5000
+  while (Date.now() < until && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) { /* wait for it to end */ }
+  t.notOk(processAlive(pid), 'a zombie is gone')
+  await new Promise((resolve) => child.on('exit', resolve))
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.notOk(processAlive(pid), 'reaped: gone')
 })

@@ -1,7 +1,7 @@
 // Every external command keel runs goes through a ToolRunner, so that a test can
 // record or fake commands and a dry run can print them instead.
 import type { Readable } from 'node:stream'
-import { accessSync, constants } from 'node:fs'
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs'
 import { delimiter, join } from 'node:path'
 import { ToolError, UserError } from '../errors/index.js'
 
@@ -178,4 +178,25 @@ export function requireTools(tools: readonly ToolRequirement[], path?: string): 
     `missing tool${missing.length > 1 ? 's' : ''}: ${missing.map((t) => t.command).join(', ')}`,
     { hint: `install with: apt-get install -y ${pkgs.join(' ')}  (or run: sh scripts/setup.sh)` },
   )
+}
+
+/**
+ * Whether process `pid` runs. A zombie (ended, not yet reaped by its
+ * parent: its /proc stat says Z) does not: it is gone but for its exit
+ * status. One of another user's counts (kill says EPERM).
+ */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+  let stat: string
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  } catch {
+    // Gone between the two looks; or no /proc, and kill(0) said it was there.
+    return !existsSync('/proc/self')
+  }
+  return !/\) Z /.test(stat)
 }

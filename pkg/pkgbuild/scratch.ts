@@ -8,6 +8,7 @@
 import { freemem } from 'node:os'
 import { lstat, mkdir, mkdtemp, readdir, rm, statfs } from 'node:fs/promises'
 import { join } from 'node:path'
+import { processAlive } from '../exec/index.js'
 
 /** statfs(2)'s f_type of a tmpfs. */
 const tmpfsMagic = 0x01021994
@@ -42,15 +43,6 @@ async function tmpfsHasRoom(dir: string, minFree: number): Promise<boolean> {
     return st.type === tmpfsMagic && st.bavail * st.bsize >= minFree && freemem() >= minFree
   } catch {
     return false
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
 

@@ -7,10 +7,9 @@
 // group (a terminal's Ctrl-C reaches keel, which decides what to do, and not
 // QEMU). A daemon (--detach) outlives keel by design; `keel run stop` ends it.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { ToolError } from '../errors/index.js'
-import { findOnPath } from '../exec/index.js'
+import { findOnPath, processAlive } from '../exec/index.js'
 import { buildQemuArgs, type QemuConfig } from './qemu-args.js'
 import { QmpClient } from './qmp.js'
 
@@ -104,26 +103,6 @@ export async function startQemuDaemon(config: QemuConfig, options: { qemu?: stri
   }
   const pid = Number((await readFile(config.pidFile, 'utf8')).trim())
   return { pid, argv }
-}
-
-/**
- * Whether `pid` runs. A zombie (a child of ours that ended and is not reaped
- * yet: its /proc stat says Z) does not: it is gone but for its exit status.
- */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-  let stat: string
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  } catch {
-    // Gone between the two looks; or no /proc, and kill(0) said it was there.
-    return !existsSync('/proc/self')
-  }
-  return !/\) Z /.test(stat)
 }
 
 /** Resolves true once `pid` is gone (or a zombie), false after `timeoutMs`. */
