@@ -4,7 +4,7 @@ import {
   chmodSync, closeSync, createReadStream, createWriteStream, fchmodSync, linkSync, lstatSync, mkdirSync, openSync,
   readlinkSync, symlinkSync, unlinkSync, utimesSync, writeSync, type Stats,
 } from 'node:fs'
-import { mkdir, mkdtemp, open, rm } from 'node:fs/promises'
+import { mkdtemp, open, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Readable } from 'node:stream'
@@ -160,20 +160,19 @@ export async function writeDebDataTar(debPath: string, data: DebData, output: st
  */
 export async function extractDeb(debPath: string, destDir: string, opts: { runner: ToolRunner }): Promise<ExtractedEntry[]> {
   const data = await findDebData(debPath)
-  const root = resolve(destDir)
-  await mkdir(root, { recursive: true })
-  if (data.compression === '') return unpackDataTar(memberStream(debPath, data.member), root, debPath)
+  // unpackDataTar makes destDir.
+  if (data.compression === '') return unpackDataTar(memberStream(debPath, data.member), destDir, debPath)
   if (data.compression === '.gz') {
     const raw = memberStream(debPath, data.member)
     const gunzip = createGunzip()
     raw.on('error', (err) => gunzip.destroy(err))
-    return unpackDataTar(raw.pipe(gunzip), root, debPath)
+    return unpackDataTar(raw.pipe(gunzip), destDir, debPath)
   }
   const tmp = await mkdtemp(join(tmpdir(), 'keel-deb-'))
   try {
     const tarPath = join(tmp, 'data.tar')
     await writeDebDataTar(debPath, data, tarPath, opts)
-    return await unpackDataTar(createReadStream(tarPath, { highWaterMark: 1 << 20 }), root, debPath)
+    return await unpackDataTar(createReadStream(tarPath, { highWaterMark: 1 << 20 }), destDir, debPath)
   } finally {
     await rm(tmp, { recursive: true, force: true })
   }

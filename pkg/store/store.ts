@@ -67,8 +67,7 @@ export class Store {
     const digest = sha256Digest(bytes)
     if (await this.hasBlob(digest)) {
       // A fresh mtime tells `keel cache clean` the blob is in use again (it spares recent blobs).
-      const now = new Date()
-      await utimes(this.blobPath(digest), now, now).catch(() => undefined)
+      await this.touchBlob(digest)
     } else {
       await writeFileAtomic(this.blobPath(digest), bytes, 0o444)
     }
@@ -307,8 +306,6 @@ export class Store {
       throw err
     }
   }
-
-  // --- Added for pkgbuild's step cache (pkg/pkgbuild/step-cache.ts). ---
 
   /**
    * Moves the file at `path` into the store as a blob (renamed when it is on
