@@ -5,7 +5,8 @@
 #   ntp-setup.sh user-data   as LinuxKit JSON user data (user-data.json),
 #                            which services/metadata writes to /run/config/ntpd
 set -eu
-port=$(node -e "const s = require('node:dgram').createSocket('udp4'); s.bind(0, '127.0.0.1', () => { console.log(s.address().port); s.close() })")
+# keel's own freePort (pkg/run/free-port.ts), as keel test picks published ports.
+port=$(node --input-type=module -e "import { freePort } from '../../../../dist/pkg/run/free-port.js'; console.log(await freePort('127.0.0.1', 'udp'))")
 echo "$port" > "$KEEL_TEST_OUT/ntp-port"
 line="server 10.0.2.2 port $port iburst"
 case $1 in
